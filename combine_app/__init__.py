@@ -1,0 +1,76 @@
+"""Combine: project-scoped instances of governed workflow definitions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from combine_app.extensions import csrf, db, login_manager, migrate
+from combine_app.settings import load_settings, normalise_database_url
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_settings(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    app.config["COMBINE_CONFIG_DIR"] = Path(app.config["COMBINE_CONFIG_DIR"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr at INFO, so gunicorn and docker collect it."""
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects and the sign-in loaders."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["COMBINE_MIGRATIONS_DIR"]))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The JSON API, the pages and the health checks."""
+    from combine_app.api import api
+    from combine_app.auth.views import auth
+    from combine_app.health import health
+    from combine_app.web import web
+
+    app.register_blueprint(health)
+    app.register_blueprint(auth)
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """problem+json under /api/v1, HTML pages elsewhere."""
+    from combine_app import errors
+
+    errors.register_errorhandlers(app)
+
+
+def register_commands(app: Flask) -> None:
+    """``users``, ``tokens`` and ``config`` command groups."""
+    from combine_app.auth.commands import tokens_cli, users_cli
+    from combine_app.catalog.commands import config_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
+    app.cli.add_command(config_cli)

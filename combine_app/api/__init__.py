@@ -1,0 +1,69 @@
+"""The JSON API blueprint under ``/api/v1``: who is asking, and how bodies are read."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, g, request
+from flask_login import current_user
+
+from combine_app.auth.service import user_for_token
+from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
+from combine_app.extensions import csrf
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHALLENGE = 'Bearer realm="combine"'
+
+
+@api.before_request
+def authenticate() -> None:
+    """Accept a bearer token, or a signed-in browser session (with CSRF on unsafe methods)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            raise Unauthorized(
+                "Send 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": _CHALLENGE}
+            )
+        user = user_for_token(value)
+        if user is None:
+            raise Unauthorized(
+                "The API token is not valid.",
+                headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
+            )
+        g.user = user
+        return
+    if current_user.is_authenticated:
+        if request.method not in SAFE_METHODS:
+            csrf.protect()
+        g.user = current_user._get_current_object()
+        return
+    raise Unauthorized(
+        "Authentication required: send a bearer token or sign in.",
+        headers={"WWW-Authenticate": _CHALLENGE},
+    )
+
+
+def json_body() -> dict:
+    """The request body as a JSON object: 415 if not JSON, 400 if unreadable, 422 if no object."""
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"The body is not valid UTF-8 (byte {error.start}).") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply to read.") from None
+    except ValueError as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.", {"": ["Expected an object."]})
+    return data
+
+
+from combine_app.api import projects, workbench  # noqa: E402,F401  (routes register on import)

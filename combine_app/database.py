@@ -1,0 +1,49 @@
+"""Column types shared by the models, and the per-request unit of work."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+
+from combine_app.errors import Conflict
+from combine_app.extensions import db
+
+# JSONB on PostgreSQL, JSON text on SQLite.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+Timestamp = DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, computed at call time."""
+    return datetime.now(UTC)
+
+
+def unit_of_work(view: Callable) -> Callable:
+    """Commit once when the view succeeds; roll back on any exception.
+
+    Services only add and flush. A unique or foreign-key violation surfacing at commit becomes
+    a 409, never a 500.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            result = view(*args, **kwargs)
+            db.session.commit()
+        except IntegrityError as error:
+            db.session.rollback()
+            raise Conflict("The change conflicts with the current state; reload and retry.") from (
+                error
+            )
+        except BaseException:
+            db.session.rollback()
+            raise
+        return result
+
+    return wrapper

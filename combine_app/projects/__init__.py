@@ -1,0 +1,1 @@
+"""Projects, their human keys and their audit trail."""

@@ -1,0 +1,62 @@
+"""The Project and ProjectAudit tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from combine_app.auth.models import User
+from combine_app.database import JSONDocument, Timestamp, utcnow
+from combine_app.extensions import db
+
+
+class Project(db.Model):
+    """A piece of work owned by one user; may carry one workflow instance."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint(
+            "owner_id", "intake_execution_id", name="uq_projects_owner_intake_execution"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(50), default="active", server_default="active")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    intake_document: Mapped[dict | None] = mapped_column(JSONDocument)
+    intake_execution_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        Timestamp, server_default=func.now(), onupdate=utcnow
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    archived_by: Mapped[str | None] = mapped_column(String(80))
+
+    owner: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_archived(self) -> bool:
+        """Whether the project has been archived."""
+        return self.archived_at is not None
+
+
+class ProjectAudit(db.Model):
+    """One recorded change to a project; kept after the project is deleted."""
+
+    __tablename__ = "project_audit"
+    __table_args__ = (Index("ix_project_audit_project_uuid", "project_uuid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key on purpose: the trail of a deleted project stays on record.
+    project_uuid: Mapped[uuid.UUID] = mapped_column(Uuid)
+    project_key: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -1,0 +1,187 @@
+"""Project operations: every change is flushed with its audit row, never committed here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from combine_app.auth.models import User
+from combine_app.database import utcnow
+from combine_app.errors import Conflict, NotFound
+from combine_app.extensions import db
+from combine_app.projects.models import Project, ProjectAudit
+
+KEY_PATTERN = re.compile(r"^[A-Za-z]{1,4}-\d{3,}$")
+_KEY_ATTEMPTS = 5
+
+
+def key_prefix(name: str) -> str:
+    """Initials of the name's words, up to four letters: 'Software Product Dev' -> 'SPD'."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", name)
+    if not words:
+        return "PRJ"
+    if len(words) == 1:
+        return words[0][:3].upper()
+    return "".join(word[0] for word in words[:4]).upper()
+
+
+def _next_key(prefix: str) -> str:
+    pattern = f"{prefix}-%"
+    existing = db.session.scalars(
+        select(Project.project_id).where(Project.project_id.like(pattern))
+    ).all()
+    numbers = [int(key.split("-", 1)[1]) for key in existing if key.split("-", 1)[1].isdigit()]
+    return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+
+
+def record(project: Project, action: str, actor: User | str, detail: dict | None = None) -> None:
+    """Append an audit row for ``project``."""
+    db.session.add(
+        ProjectAudit(
+            project_uuid=project.id,
+            project_key=project.project_id,
+            action=action,
+            actor=actor if isinstance(actor, str) else actor.username,
+            detail=detail,
+        )
+    )
+
+
+def visible_projects(user: User) -> Select:
+    """A SELECT of the projects ``user`` may see: their own, or all for an admin."""
+    query = select(Project)
+    if not user.is_admin:
+        query = query.where(Project.owner_id == user.id)
+    return query
+
+
+def search_filter(query: Select, search: str | None, include_archived: bool) -> Select:
+    """Narrow a project query by free text and archive state."""
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Project.name).like(like),
+                func.lower(Project.project_id).like(like),
+                func.lower(Project.description).like(like),
+            )
+        )
+    if not include_archived:
+        query = query.where(Project.archived_at.is_(None))
+    return query
+
+
+def count(query: Select) -> int:
+    """The number of rows a query would return."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def get_project(user: User, ref: str, *, for_update: bool = False) -> Project:
+    """The project with this UUID or human key, if ``user`` may see it; otherwise 404."""
+    query = visible_projects(user)
+    try:
+        query = query.where(Project.id == uuid.UUID(ref))
+    except ValueError:
+        if not KEY_PATTERN.match(ref):
+            raise NotFound(f"No project {ref!r}.") from None
+        query = query.where(Project.project_id == ref.upper())
+    if for_update:
+        query = query.with_for_update(of=Project)
+    project = db.session.scalar(query)
+    if project is None:
+        raise NotFound(f"No project {ref!r}.")
+    return project
+
+
+def create_project(
+    owner: User,
+    name: str,
+    description: str = "",
+    *,
+    intake_document: dict | None = None,
+    intake_execution_id: str | None = None,
+) -> Project:
+    """Add a project with a fresh human key; retries when another writer took the same key."""
+    prefix = key_prefix(name)
+    for attempt in range(_KEY_ATTEMPTS):
+        project = Project(
+            id=uuid.uuid4(),
+            project_id=_next_key(prefix),
+            name=name,
+            description=description or "",
+            owner=owner,
+            intake_document=intake_document,
+            intake_execution_id=intake_execution_id,
+        )
+        savepoint = db.session.begin_nested()
+        db.session.add(project)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            savepoint.rollback()
+            if intake_execution_id is not None or attempt == _KEY_ATTEMPTS - 1:
+                raise
+            continue
+        savepoint.commit()
+        record(project, "created", owner, {"name": name})
+        db.session.flush()
+        return project
+    raise Conflict("Could not allocate a project key; retry.")  # pragma: no cover
+
+
+def update_project(project: Project, actor: User, changes: dict) -> Project:
+    """Apply name/description edits and record what changed, old and new."""
+    changed = {}
+    for field in ("name", "description"):
+        if field in changes and changes[field] != getattr(project, field):
+            changed[field] = {"old": getattr(project, field), "new": changes[field]}
+            setattr(project, field, changes[field])
+    if changed:
+        record(project, "updated", actor, changed)
+        db.session.flush()
+    return project
+
+
+def archive_project(project: Project, actor: User) -> Project:
+    """Archive; 409 when already archived. The workflow instance is left as it is."""
+    if project.is_archived:
+        raise Conflict(f"Project {project.project_id} is already archived.")
+    project.archived_at = utcnow()
+    project.archived_by = actor.username
+    project.status = "archived"
+    record(project, "archived", actor)
+    db.session.flush()
+    return project
+
+
+def unarchive_project(project: Project, actor: User) -> Project:
+    """Bring an archived project back; 409 when it is not archived."""
+    if not project.is_archived:
+        raise Conflict(f"Project {project.project_id} is not archived.")
+    project.archived_at = None
+    project.archived_by = None
+    project.status = "active"
+    record(project, "unarchived", actor)
+    db.session.flush()
+    return project
+
+
+def delete_project(project: Project, actor: User) -> None:
+    """Delete the project; the database cascades to its workflow instance and history."""
+    record(project, "deleted", actor, {"name": project.name})
+    db.session.delete(project)
+    db.session.flush()
+
+
+def audit_trail(project: Project) -> list[ProjectAudit]:
+    """The project's audit rows, newest first."""
+    return list(
+        db.session.scalars(
+            select(ProjectAudit)
+            .where(ProjectAudit.project_uuid == project.id)
+            .order_by(ProjectAudit.id.desc())
+        )
+    )

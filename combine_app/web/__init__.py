@@ -1,0 +1,13 @@
+"""The HTML pages blueprint (templates and static files live beside it)."""
+
+from flask import Blueprint
+
+web = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+from combine_app.web import projects  # noqa: E402,F401  (routes register on import)

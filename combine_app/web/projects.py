@@ -1,0 +1,128 @@
+"""Project pages: the list with search and create, and one project."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from combine_app.database import unit_of_work
+from combine_app.errors import AppError
+from combine_app.extensions import db
+from combine_app.projects import service
+from combine_app.projects.models import Project
+from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
+from combine_app.schemas import MAX_PAGE_SIZE
+from combine_app.web import web
+from combine_app.web.forms import load_form
+
+PAGE_SIZE = 25
+
+
+@web.get("/")
+def index():
+    """Home: the project list for a signed-in user, sign-in otherwise."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.projects"))
+    return redirect(url_for("auth.login"))
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+@web.route("/projects", methods=["GET", "POST"])
+@login_required
+def projects():
+    """List, search and create projects."""
+    errors: dict = {}
+    form = {"name": "", "description": ""}
+    if request.method == "POST":
+        data, errors = load_form(ProjectCreateSchema())
+        if data is not None:
+            project = service.create_project(current_user, data["name"], data["description"])
+            db.session.commit()
+            flash(f"Created {project.project_id}.", "success")
+            return redirect(url_for("web.project", project_id=project.project_id))
+        form = {name: request.form.get(name, "") for name in form}
+    search = request.args.get("search", "").strip()[:200]
+    include_archived = request.args.get("include_archived") == "1"
+    page = _page_number()
+    query = service.search_filter(service.visible_projects(current_user), search, include_archived)
+    total = service.count(query)
+    rows = db.session.scalars(
+        query.order_by(Project.created_at.desc(), Project.project_id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(min(PAGE_SIZE, MAX_PAGE_SIZE))
+    ).all()
+    return render_template(
+        "projects/list.html",
+        projects=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        search=search,
+        include_archived=include_archived,
+        form=form,
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+def _project_or_404(project_id: str) -> Project:
+    try:
+        return service.get_project(current_user, project_id)
+    except AppError:
+        abort(404)
+
+
+@web.route("/projects/<project_id>", methods=["GET", "POST"])
+@login_required
+def project(project_id: str):
+    """One project, with its details form and audit trail."""
+    project = _project_or_404(project_id)
+    errors: dict = {}
+    if request.method == "POST":
+        data, errors = load_form(ProjectPatchSchema())
+        if data is not None:
+            service.update_project(project, current_user, data)
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("web.project", project_id=project.project_id))
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        audit=service.audit_trail(project)[:50],
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+@web.post("/projects/<project_id>/archive")
+@login_required
+@unit_of_work
+def archive(project_id: str):
+    """Archive or unarchive from the project page."""
+    project = _project_or_404(project_id)
+    if project.is_archived:
+        service.unarchive_project(project, current_user)
+        flash(f"{project.project_id} is active again.", "success")
+    else:
+        service.archive_project(project, current_user)
+        flash(f"Archived {project.project_id}.", "success")
+    return redirect(url_for("web.project", project_id=project.project_id))
+
+
+@web.post("/projects/<project_id>/delete")
+@login_required
+@unit_of_work
+def delete(project_id: str):
+    """Delete the project after the page asked for confirmation."""
+    project = _project_or_404(project_id)
+    if request.form.get("confirm") != project.project_id:
+        flash(f"Type {project.project_id} to confirm deletion.", "error")
+        return redirect(url_for("web.project", project_id=project.project_id))
+    key = project.project_id
+    service.delete_project(project, current_user)
+    flash(f"Deleted {key}.", "success")
+    return redirect(url_for("web.projects"))
