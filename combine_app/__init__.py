@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.sort_keys = False  # keep definitions in the order their authors wrote them
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -39,7 +40,9 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the extension objects and the sign-in loaders."""
+    """Bind the extension objects; importing the models registers every table."""
+    import combine_app.models  # noqa: F401
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["COMBINE_MIGRATIONS_DIR"]))
     login_manager.init_app(app)

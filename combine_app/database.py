@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from combine_app.errors import Conflict
 from combine_app.extensions import db
@@ -39,6 +40,11 @@ def unit_of_work(view: Callable) -> Callable:
         except IntegrityError as error:
             db.session.rollback()
             raise Conflict("The change conflicts with the current state; reload and retry.") from (
+                error
+            )
+        except StaleDataError as error:
+            db.session.rollback()
+            raise Conflict("Someone else changed this at the same moment; reload and retry.") from (
                 error
             )
         except BaseException:

@@ -95,5 +95,4 @@ def load_settings(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", env == "production"),
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
-        "JSON_SORT_KEYS": False,
     }

@@ -66,4 +66,4 @@ def json_body() -> dict:
     return data
 
 
-from combine_app.api import projects, workbench  # noqa: E402,F401  (routes register on import)
+from combine_app.api import projects, workbench, workflow  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,14 @@
+"""Imports every model so the mappers and the migration metadata see all tables."""
+
+from combine_app.auth.models import ApiToken, User
+from combine_app.projects.models import Project, ProjectAudit
+from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+
+__all__ = [
+    "ApiToken",
+    "Project",
+    "ProjectAudit",
+    "User",
+    "WorkflowInstance",
+    "WorkflowInstanceHistory",
+]

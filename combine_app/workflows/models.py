@@ -1,0 +1,68 @@
+"""The workflow_instances and workflow_instance_history tables (WS-ADR-046-001 phase 1-2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from combine_app.database import JSONDocument, Timestamp, utcnow
+from combine_app.extensions import db
+from combine_app.projects.models import Project
+
+STATUSES = ("active", "completed", "archived")
+
+
+class WorkflowInstance(db.Model):
+    """A project's own editable copy of a reference or template POW."""
+
+    __tablename__ = "workflow_instances"
+    __table_args__ = (
+        Index("idx_workflow_instances_project_id", "project_id", unique=True),
+        Index("idx_workflow_instances_status", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    base_workflow_ref: Mapped[dict] = mapped_column(JSONDocument)
+    effective_workflow: Mapped[dict] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(50), default="active", server_default="active")
+    # Optimistic concurrency: every UPDATE checks and bumps it (and so does every change).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        Timestamp, server_default=func.now(), onupdate=utcnow
+    )
+
+    project: Mapped[Project] = relationship(
+        backref=db.backref("workflow_instance", uselist=False, passive_deletes=True)
+    )
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class WorkflowInstanceHistory(db.Model):
+    """One append-only record of a change to an instance."""
+
+    __tablename__ = "workflow_instance_history"
+    __table_args__ = (
+        Index("idx_workflow_instance_history_instance_id", "instance_id"),
+        Index("idx_workflow_instance_history_changed_at", "changed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE")
+    )
+    change_type: Mapped[str] = mapped_column(String(50))
+    change_detail: Mapped[dict | None] = mapped_column(JSONDocument)
+    changed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    # The instance revision this entry produced, and its place among that revision's entries:
+    # entries written in one transaction share changed_at, so these give the order.
+    revision: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

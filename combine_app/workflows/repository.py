@@ -1,0 +1,107 @@
+"""Data access for workflow instances; history can only be appended and read."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+
+
+class WorkflowInstanceRepository:
+    """Reads and writes instances in the caller's session; never commits."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def create(
+        self, project_id: uuid.UUID, base_workflow_ref: dict, effective_workflow: dict
+    ) -> WorkflowInstance:
+        """Insert an instance at revision 1."""
+        instance = WorkflowInstance(
+            id=uuid.uuid4(),
+            project_id=project_id,
+            base_workflow_ref=base_workflow_ref,
+            effective_workflow=effective_workflow,
+            status="active",
+        )
+        self.session.add(instance)
+        self.session.flush()
+        return instance
+
+    def get_by_project_id(
+        self, project_id: uuid.UUID, *, for_update: bool = False
+    ) -> WorkflowInstance | None:
+        """The project's instance; with ``for_update`` the row is locked (PostgreSQL)."""
+        query = select(WorkflowInstance).where(WorkflowInstance.project_id == project_id)
+        if for_update:
+            # Refresh an already-loaded object with the locked row's committed values.
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalar(query)
+
+    def get_by_id(self, instance_id: uuid.UUID) -> WorkflowInstance | None:
+        """The instance with this id."""
+        return self.session.get(WorkflowInstance, instance_id)
+
+    def update_effective_workflow(
+        self, instance: WorkflowInstance, effective_workflow: dict
+    ) -> WorkflowInstance:
+        """Replace the definition; the flush checks and bumps ``revision``."""
+        instance.effective_workflow = effective_workflow
+        self.session.flush()
+        return instance
+
+    def update_status(self, instance: WorkflowInstance, status: str) -> WorkflowInstance:
+        """Change the status; the flush checks and bumps ``revision``."""
+        instance.status = status
+        self.session.flush()
+        return instance
+
+    def add_history(
+        self,
+        instance: WorkflowInstance,
+        change_type: str,
+        change_detail: dict,
+        changed_by: str | None,
+        *,
+        position: int = 0,
+    ) -> WorkflowInstanceHistory:
+        """Append one history entry for the instance's current revision."""
+        entry = WorkflowInstanceHistory(
+            id=uuid.uuid4(),
+            instance_id=instance.id,
+            change_type=change_type,
+            change_detail=change_detail,
+            changed_by=changed_by,
+            revision=instance.revision,
+            position=position,
+        )
+        self.session.add(entry)
+        return entry
+
+    def get_history(
+        self, instance_id: uuid.UUID, limit: int, offset: int
+    ) -> list[WorkflowInstanceHistory]:
+        """Entries newest revision first; within one revision in the order they were written."""
+        return list(
+            self.session.scalars(
+                select(WorkflowInstanceHistory)
+                .where(WorkflowInstanceHistory.instance_id == instance_id)
+                .order_by(
+                    WorkflowInstanceHistory.revision.desc(),
+                    WorkflowInstanceHistory.position.asc(),
+                )
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+
+    def count_history(self, instance_id: uuid.UUID) -> int:
+        """How many entries the instance has."""
+        return self.session.scalar(
+            select(func.count())
+            .select_from(WorkflowInstanceHistory)
+            .where(WorkflowInstanceHistory.instance_id == instance_id)
+        )

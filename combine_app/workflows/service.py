@@ -1,0 +1,194 @@
+"""WorkflowInstanceService: instance lifecycle, history and drift (WS-ADR-046-001 phase 3).
+
+Services add and flush in the caller's transaction and never commit, so an instance change and
+its history entries land together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from combine_app.catalog.errors import CatalogError, InvalidDefinition, UnknownVersion
+from combine_app.catalog.loader import PackageLoader
+from combine_app.catalog.validation import validate_pow
+from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from combine_app.projects.models import Project
+from combine_app.workflows import diff as structural
+from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+from combine_app.workflows.repository import WorkflowInstanceRepository
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of an instance's history, newest first."""
+
+    entries: list[WorkflowInstanceHistory]
+    total: int
+
+
+class WorkflowInstanceService:
+    """Business rules for a project's workflow instance."""
+
+    def __init__(self, session: Session, loader: PackageLoader):
+        self.session = session
+        self.loader = loader
+        self.instances = WorkflowInstanceRepository(session)
+
+    def create_instance(
+        self, project: Project, workflow_id: str, version: str | None, changed_by: str
+    ) -> WorkflowInstance:
+        """Snapshot the source POW into a new instance and record ``created``.
+
+        409 when the project already has an instance (the unique index referees races);
+        422 naming the field for an unknown workflow or version.
+        """
+        self._ensure_editable_project(project)
+        if self.instances.get_by_project_id(project.id) is not None:
+            raise Conflict(f"Project {project.project_id} already has a workflow instance.")
+        source, version = self._load_source(workflow_id, version)
+        effective, digest = structural.snapshot(source)
+        base_ref = {
+            "workflow_id": workflow_id,
+            "version": version,
+            "pow_class": source.get("pow_class"),
+            "content_hash": digest,
+        }
+        instance = self.instances.create(project.id, base_ref, effective)
+        self.instances.add_history(
+            instance, "created", {"revision": instance.revision, **base_ref}, changed_by
+        )
+        self.session.flush()
+        return instance
+
+    def get_instance(self, project: Project, *, for_update: bool = False) -> WorkflowInstance:
+        """The project's instance; 404 when it has none."""
+        instance = self.instances.get_by_project_id(project.id, for_update=for_update)
+        if instance is None:
+            raise NotFound(f"Project {project.project_id} has no workflow instance.")
+        return instance
+
+    def update_instance(
+        self,
+        project: Project,
+        effective_workflow: dict,
+        changed_by: str,
+        *,
+        expected_revision: int | None = None,
+    ) -> WorkflowInstance:
+        """Replace the effective workflow; write one history entry per kind of change.
+
+        The row is locked first (PostgreSQL), then ``expected_revision`` (from If-Match) is
+        compared before anything is written. An identical body writes nothing.
+        """
+        self._ensure_editable_project(project)
+        instance = self.get_instance(project, for_update=True)
+        if expected_revision is not None and expected_revision != instance.revision:
+            raise PreconditionFailed(
+                f"The workflow changed since you read it: it is at revision {instance.revision}, "
+                f"not {expected_revision}. Reload it and apply your change again."
+            )
+        if instance.status != "active":
+            raise Conflict(f"The workflow is {instance.status}; only an active one can be edited.")
+        errors = validate_pow(effective_workflow, source="config")
+        if errors:
+            raise ValidationFailed(
+                "effective_workflow is not a valid POW; see errors.",
+                {f"/effective_workflow{pointer}": messages for pointer, messages in errors.items()},
+            )
+        current_id = instance.base_workflow_ref["workflow_id"]
+        if effective_workflow.get("workflow_id") != current_id:
+            raise ValidationFailed(
+                "workflow_id cannot change: an instance stays bound to its source workflow.",
+                {"/effective_workflow/workflow_id": [f"Must stay {current_id!r}."]},
+            )
+        changes = structural.diff_definitions(instance.effective_workflow, effective_workflow)
+        if changes.is_empty:
+            return instance
+        new_definition, _ = structural.snapshot(effective_workflow)
+        self.instances.update_effective_workflow(instance, new_definition)
+        for position, (change_type, detail) in enumerate(
+            structural.history_changes(changes, instance.revision)
+        ):
+            self.instances.add_history(
+                instance, change_type, detail, changed_by, position=position
+            )
+        self.session.flush()
+        return instance
+
+    def compute_drift(self, project: Project) -> dict:
+        """How the instance differs from its source now; computed, never stored."""
+        instance = self.get_instance(project)
+        ref = instance.base_workflow_ref
+        try:
+            source = self.loader.get_definition(ref["workflow_id"], ref["version"])
+        except CatalogError:
+            source = None
+        try:
+            latest = self.loader.active_version(ref["workflow_id"])
+        except CatalogError:
+            latest = None
+        return structural.drift(instance.effective_workflow, source, ref, latest)
+
+    def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
+        """A page of the instance's history, newest first, with the total count."""
+        instance = self.get_instance(project)
+        return HistoryPage(
+            self.instances.get_history(instance.id, limit, offset),
+            self.instances.count_history(instance.id),
+        )
+
+    def complete_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+        """``active`` to ``completed``; 409 from any other status."""
+        self._ensure_editable_project(project)
+        instance = self.get_instance(project, for_update=True)
+        if instance.status != "active":
+            raise Conflict(f"Only an active workflow can be completed; this one is {instance.status}.")
+        return self._change_status(instance, "completed", changed_by)
+
+    def archive_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+        """Any status to ``archived``; 409 when already archived."""
+        self._ensure_editable_project(project)
+        instance = self.get_instance(project, for_update=True)
+        if instance.status == "archived":
+            raise Conflict("The workflow is already archived.")
+        return self._change_status(instance, "archived", changed_by)
+
+    def _change_status(
+        self, instance: WorkflowInstance, status: str, changed_by: str
+    ) -> WorkflowInstance:
+        previous = instance.status
+        self.instances.update_status(instance, status)
+        self.instances.add_history(
+            instance,
+            "status_changed",
+            {"revision": instance.revision, "from": previous, "to": status},
+            changed_by,
+        )
+        self.session.flush()
+        return instance
+
+    def _load_source(self, workflow_id: str, version: str | None) -> tuple[dict, str]:
+        """The source POW and its resolved version, or 422 naming the field at fault."""
+        try:
+            version = version or self.loader.active_version(workflow_id)
+            source = self.loader.get_definition(workflow_id, version)
+        except UnknownVersion as error:
+            raise ValidationFailed(str(error), {"version": [str(error)]}) from error
+        except InvalidDefinition as error:
+            raise ValidationFailed(
+                f"The source workflow {workflow_id!r} is not a valid POW.",
+                {"workflow_id": [str(error)]},
+            ) from error
+        except CatalogError as error:
+            raise ValidationFailed(str(error), {"workflow_id": [str(error)]}) from error
+        return source, version
+
+    @staticmethod
+    def _ensure_editable_project(project: Project) -> None:
+        if project.is_archived:
+            raise Conflict(
+                f"Project {project.project_id} is archived: its workflow can be read but not "
+                "changed. Unarchive the project first."
+            )
