@@ -1,0 +1,1 @@
+"""The combine-config catalog: reading, validating and listing governed workflow definitions."""

@@ -1,0 +1,281 @@
+"""Structural rules for POW definitions, and semantic-version parsing for release folders."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Literal
+
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+SEMVER = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
+
+MAX_ID_LENGTH = 100
+MAX_STEPS = 10_000
+MAX_DEPTH = 16
+MAX_ERRORS = 50
+# Bounds the JSON-data walk; far above any real definition, far below a hostile one.
+MAX_VALUES = 500_000
+
+CONFIG_POW_CLASSES = ("reference", "template")
+RUNTIME_POW_CLASSES = (*CONFIG_POW_CLASSES, "instance")
+
+Errors = dict[str, list[str]]
+
+
+class _TooManyErrors(Exception):
+    """Raised inside the walk once the error budget is spent."""
+
+
+class _Collector:
+    """Gathers messages by JSON pointer and stops the walk after MAX_ERRORS."""
+
+    def __init__(self) -> None:
+        self.errors: Errors = {}
+        self.count = 0
+
+    def add(self, pointer: str, message: str) -> None:
+        if self.count >= MAX_ERRORS:
+            self.errors.setdefault("", []).append(
+                f"stopped after {MAX_ERRORS} errors; fix these and check again"
+            )
+            raise _TooManyErrors
+        self.errors.setdefault(pointer, []).append(message)
+        self.count += 1
+
+
+def parse_semver(value: object) -> tuple[int, int, int]:
+    """Parse ``MAJOR.MINOR.PATCH`` into a sort key (1.10.0 > 1.9.0); raise ValueError if invalid."""
+    if not isinstance(value, str):
+        raise ValueError(f"a version must be a string like '1.2.0', not {type(value).__name__}")
+    match = SEMVER.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{_show(value)} is not a version like '1.2.0' (MAJOR.MINOR.PATCH)")
+    major, minor, patch = (int(part) for part in match.groups())
+    return major, minor, patch
+
+
+def is_semver(value: object) -> bool:
+    """Tell whether ``value`` is a ``MAJOR.MINOR.PATCH`` version string."""
+    try:
+        parse_semver(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_graph(definition: object) -> bool:
+    """Tell whether ``definition`` is a graph-shaped workflow (nodes/edges, no steps)."""
+    return (
+        isinstance(definition, Mapping)
+        and "steps" not in definition
+        and ("nodes" in definition or "edges" in definition)
+    )
+
+
+def is_pow(definition: object) -> bool:
+    """Tell whether ``definition`` has the shape of a POW: a ``steps`` list and no graph."""
+    return (
+        isinstance(definition, Mapping)
+        and isinstance(definition.get("steps"), list)
+        and "nodes" not in definition
+        and "edges" not in definition
+    )
+
+
+def iter_steps(steps: object) -> Iterator[tuple[str, Mapping]]:
+    """Yield ``(json_pointer, step)`` for every step mapping in document order, nested included."""
+    if not isinstance(steps, list):
+        return
+    stack = [(iter(enumerate(steps)), "/steps", 1)]
+    while stack:
+        items, pointer, depth = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        index, step = entry
+        if not isinstance(step, Mapping):
+            continue
+        here = f"{pointer}/{index}"
+        yield here, step
+        nested = step.get("steps")
+        if isinstance(nested, list) and depth < MAX_DEPTH:
+            stack.append((iter(enumerate(nested)), f"{here}/steps", depth + 1))
+
+
+def count_steps(definition: Mapping) -> int:
+    """Count every step of a definition, nested steps and iteration steps included."""
+    return sum(1 for _ in iter_steps(definition.get("steps")))
+
+
+def validate_pow(definition: object, *, source: Literal["config", "instance"] = "config") -> Errors:
+    """Check a POW definition; return messages keyed by JSON pointer, empty when valid.
+
+    ``source="config"`` accepts reference and template POWs only; ``"instance"`` (an
+    effective workflow edited at runtime) also accepts ``pow_class: instance``.
+    """
+    collector = _Collector()
+    try:
+        if not isinstance(definition, Mapping):
+            kind = type(definition).__name__
+            collector.add("", f"a POW definition must be a mapping, not {kind}")
+        else:
+            _check_header(definition, collector, source)
+            if _check_steps(definition, collector):
+                _check_json_data(definition, collector)
+    except _TooManyErrors:
+        pass
+    return collector.errors
+
+
+def _check_header(definition: Mapping, out: _Collector, source: str) -> None:
+    """Check the top-level fields that identify and describe the POW."""
+    _check_identifier(definition.get("workflow_id"), "/workflow_id", "workflow_id", out)
+    name = definition.get("name")
+    if not isinstance(name, str) or not name.strip():
+        out.add("/name", "name is required and must be a non-empty string")
+
+    pow_class = definition.get("pow_class")
+    allowed = CONFIG_POW_CLASSES if source == "config" else RUNTIME_POW_CLASSES
+    if pow_class == "instance" and source == "config":
+        out.add(
+            "/pow_class",
+            "pow_class 'instance' is refused here: instances are runtime data, not config "
+            "(use 'reference' or 'template')",
+        )
+    elif pow_class not in allowed:
+        out.add(
+            "/pow_class", f"pow_class must be one of {', '.join(allowed)}, not {_show(pow_class)}"
+        )
+
+    for key in ("description", "schema_version"):
+        if key in definition and not isinstance(definition[key], str):
+            out.add(f"/{key}", f"{key} must be a string")
+    source_version = definition.get("source_version")
+    if source_version is not None and not is_semver(source_version):
+        out.add("/source_version", "source_version must be null or a version like '1.0.0'")
+    tags = definition.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        out.add("/tags", "tags must be a list of strings")
+    if "nodes" in definition or "edges" in definition:
+        out.add("", "a POW has steps, not a nodes/edges graph; remove nodes/edges")
+
+    derived_from = definition.get("derived_from")
+    if derived_from is None:
+        return
+    if not isinstance(derived_from, Mapping):
+        out.add(
+            "/derived_from", "derived_from must be null or a mapping with workflow_id and version"
+        )
+        return
+    _check_identifier(
+        derived_from.get("workflow_id"),
+        "/derived_from/workflow_id",
+        "derived_from.workflow_id",
+        out,
+    )
+    if not is_semver(derived_from.get("version")):
+        out.add("/derived_from/version", "derived_from.version must be a version like '1.0.0'")
+
+
+def _check_steps(definition: Mapping, out: _Collector) -> bool:
+    """Walk the step tree iteratively; return False when the step limit stopped the walk."""
+    steps = definition.get("steps")
+    if "steps" not in definition:
+        out.add("/steps", "steps is required: a POW is a list of steps")
+        return True
+    if not isinstance(steps, list):
+        out.add("/steps", f"steps must be a list, not {type(steps).__name__}")
+        return True
+
+    first_seen: dict[str, str] = {}
+    total = 0
+    stack = [(iter(enumerate(steps)), "/steps", 1)]
+    while stack:
+        items, pointer, depth = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        index, step = entry
+        here = f"{pointer}/{index}"
+        total += 1
+        if total > MAX_STEPS:
+            out.add("/steps", f"more than {MAX_STEPS:,} steps in total; a POW cannot be this large")
+            return False
+        if not isinstance(step, Mapping):
+            out.add(here, f"a step must be a mapping, not {type(step).__name__}")
+            continue
+        step_id = step.get("step_id")
+        if _check_identifier(step_id, f"{here}/step_id", "step_id", out):
+            if step_id in first_seen:
+                out.add(
+                    f"{here}/step_id",
+                    f"duplicate step_id {step_id!r}: first used at {first_seen[step_id]}",
+                )
+            else:
+                first_seen[step_id] = here
+        if "steps" not in step:
+            continue
+        nested = step["steps"]
+        if not isinstance(nested, list):
+            out.add(f"{here}/steps", f"nested steps must be a list, not {type(nested).__name__}")
+        elif depth >= MAX_DEPTH:
+            out.add(f"{here}/steps", f"steps are nested more than {MAX_DEPTH} levels deep")
+        else:
+            stack.append((iter(enumerate(nested)), f"{here}/steps", depth + 1))
+    return True
+
+
+def _check_identifier(value: object, pointer: str, label: str, out: _Collector) -> bool:
+    """Check a lowercase snake_case identifier; return True when it is valid."""
+    if not isinstance(value, str) or not value:
+        out.add(pointer, f"{label} is required and must be a non-empty string")
+        return False
+    if len(value) > MAX_ID_LENGTH:
+        out.add(pointer, f"{label} must be at most {MAX_ID_LENGTH} characters")
+        return False
+    if IDENTIFIER.fullmatch(value) is None:
+        out.add(
+            pointer,
+            f"{label} {_show(value)} must start with a lowercase letter and hold only "
+            "lowercase letters, digits and underscores",
+        )
+        return False
+    return True
+
+
+def _check_json_data(definition: Mapping, out: _Collector) -> None:
+    """Check every value is plain JSON data, so the definition can be stored and hashed."""
+    stack: list[tuple[str, object]] = [("", definition)]
+    seen = 0
+    while stack:
+        pointer, value = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            out.add("", f"more than {MAX_VALUES:,} values; a POW cannot be this large")
+            return
+        if isinstance(value, Mapping):
+            for key, child in value.items():
+                if isinstance(key, str):
+                    stack.append((f"{pointer}/{_escape(key)}", child))
+                else:
+                    out.add(pointer, f"keys must be strings, found {_show(key)}")
+        elif isinstance(value, list):
+            stack.extend((f"{pointer}/{index}", child) for index, child in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            out.add(pointer, f"{value} is not a JSON number")
+        elif value is not None and not isinstance(value, str | int | float):
+            out.add(pointer, f"a {type(value).__name__} is not JSON data")
+
+
+def _escape(key: str) -> str:
+    """Escape a mapping key for use in a JSON pointer (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """Render a value for a message, cut short so hostile input cannot flood it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
