@@ -84,6 +84,8 @@ def make_app(database_url: str, **overrides):
         "SECRET_KEY": "test-secret-key",
         "COMBINE_CONFIG_DIR": REPO_ROOT / "combine-config",
         "SESSION_COOKIE_SECURE": False,
+        # A cheap hash keeps the suite fast; production uses Werkzeug's default (scrypt).
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
     return create_app(config)

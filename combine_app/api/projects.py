@@ -5,36 +5,78 @@ from __future__ import annotations
 from flask import g, request
 
 from combine_app.api import api, json_body
+from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
-from combine_app.projects import service
+from combine_app.errors import NotFound
+from combine_app.projects import intake, overview, service
+from combine_app.projects.intake import IntakeRequestSchema
 from combine_app.projects.schemas import (
     ProjectCreateSchema,
     ProjectListArgs,
     ProjectPatchSchema,
     ProjectSchema,
 )
+from combine_app.workflows.schemas import WorkflowInstanceSchema
 
 project_schema = ProjectSchema()
+instance_schema = WorkflowInstanceSchema()
 
 
 @api.get("/projects")
 def list_projects():
-    """Projects the caller may see, filtered and paginated."""
+    """Projects the caller may see, filtered and paginated, each with its workflow status."""
     args = ProjectListArgs().load(request.args)
     query = service.search_filter(
         service.visible_projects(g.user), args["search"], args["include_archived"]
     )
-    total = service.count(query)
-    rows = service.db.session.scalars(
-        query.order_by(service.Project.created_at.desc(), service.Project.project_id.desc())
-        .offset(args["offset"])
-        .limit(args["limit"])
-    ).all()
+    rows, total = overview.page(query, args["offset"], args["limit"])
     return {
-        "projects": project_schema.dump(rows, many=True),
+        "projects": [_with_workflow_status(row) for row in rows],
         "total": total,
         "offset": args["offset"],
         "limit": args["limit"],
+    }
+
+
+def _with_workflow_status(row: overview.ProjectRow) -> dict:
+    return {
+        **project_schema.dump(row.project),
+        "has_workflow": row.has_workflow,
+        "workflow_status": row.workflow_status,
+    }
+
+
+@api.post("/projects/from-intake")
+@unit_of_work
+def create_project_from_intake():
+    """Create a project from an intake document, with its workflow when one is named."""
+    data = IntakeRequestSchema().load(json_body())
+    result = intake.create_from_intake(g.user, data, get_loader())
+    body = project_schema.dump(result.project)
+    body["workflow"] = instance_schema.dump(result.workflow) if result.workflow else None
+    return body, 201 if result.created else 200
+
+
+@api.get("/projects/<project_id>/tree")
+def project_tree(project_id: str):
+    """A project with its workflow state, read in one query."""
+    row = overview.one(service.project_query(g.user, project_id))
+    if row is None:
+        raise NotFound(f"No project {project_id!r}.")
+    workflow = None
+    if row.has_workflow:
+        workflow = {
+            "workflow_id": row.workflow_ref.get("workflow_id"),
+            "version": row.workflow_ref.get("version"),
+            "pow_class": row.workflow_ref.get("pow_class"),
+            "status": row.workflow_status,
+            "revision": row.workflow_revision,
+        }
+    return {
+        "project": project_schema.dump(row.project),
+        "has_workflow": row.has_workflow,
+        "workflow_status": row.workflow_status,
+        "workflow": workflow,
     }
 
 

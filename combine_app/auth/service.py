@@ -45,8 +45,9 @@ def create_token(user: User, name: str) -> str:
 
 def user_for_token(value: str) -> User | None:
     """The owner of a presented token, or None when it is unknown."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value)))
-    return token.user if token is not None else None
+    return db.session.scalar(
+        select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(value))
+    )
 
 
 def authenticate(username: str, password: str) -> User | None:

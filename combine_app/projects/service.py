@@ -14,7 +14,8 @@ from combine_app.errors import Conflict, NotFound
 from combine_app.extensions import db
 from combine_app.projects.models import Project, ProjectAudit
 
-KEY_PATTERN = re.compile(r"^[A-Za-z]{1,4}-\d{3,}$")
+# A single-word name keeps its first three characters, digits included ("R2D2" -> "R2D").
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,3}-\d{3,}$")
 _KEY_ATTEMPTS = 5
 
 
@@ -29,12 +30,15 @@ def key_prefix(name: str) -> str:
 
 
 def _next_key(prefix: str) -> str:
-    pattern = f"{prefix}-%"
-    existing = db.session.scalars(
-        select(Project.project_id).where(Project.project_id.like(pattern))
-    ).all()
-    numbers = [int(key.split("-", 1)[1]) for key in existing if key.split("-", 1)[1].isdigit()]
-    return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+    """The next free key for ``prefix``: one past the highest number in use."""
+    highest = db.session.scalar(
+        select(Project.project_id)
+        .where(Project.project_id.like(f"{prefix}-%"))
+        .order_by(func.length(Project.project_id).desc(), Project.project_id.desc())
+        .limit(1)
+    )
+    number = int(highest.split("-", 1)[1]) if highest else 0
+    return f"{prefix}-{number + 1:03d}"
 
 
 def record(project: Project, action: str, actor: User | str, detail: dict | None = None) -> None:
@@ -61,12 +65,13 @@ def visible_projects(user: User) -> Select:
 def search_filter(query: Select, search: str | None, include_archived: bool) -> Select:
     """Narrow a project query by free text and archive state."""
     if search:
-        like = f"%{search.lower()}%"
+        # autoescape: a '%' or '_' typed by the user matches itself, not any text.
+        needle = search.lower()
         query = query.where(
             or_(
-                func.lower(Project.name).like(like),
-                func.lower(Project.project_id).like(like),
-                func.lower(Project.description).like(like),
+                func.lower(Project.name).contains(needle, autoescape=True),
+                func.lower(Project.project_id).contains(needle, autoescape=True),
+                func.lower(Project.description).contains(needle, autoescape=True),
             )
         )
     if not include_archived:
@@ -79,15 +84,20 @@ def count(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
 
-def get_project(user: User, ref: str, *, for_update: bool = False) -> Project:
-    """The project with this UUID or human key, if ``user`` may see it; otherwise 404."""
+def project_query(user: User, ref: str) -> Select:
+    """A SELECT of the project with this UUID or human key among those ``user`` may see."""
     query = visible_projects(user)
     try:
-        query = query.where(Project.id == uuid.UUID(ref))
+        return query.where(Project.id == uuid.UUID(ref))
     except ValueError:
         if not KEY_PATTERN.match(ref):
             raise NotFound(f"No project {ref!r}.") from None
-        query = query.where(Project.project_id == ref.upper())
+        return query.where(Project.project_id == ref.upper())
+
+
+def get_project(user: User, ref: str, *, for_update: bool = False) -> Project:
+    """The project with this UUID or human key, if ``user`` may see it; otherwise 404."""
+    query = project_query(user, ref)
     if for_update:
         query = query.with_for_update(of=Project)
     project = db.session.scalar(query)
