@@ -1,0 +1,1 @@
+"""Workflow instances: their history, drift and the pure structural diff."""

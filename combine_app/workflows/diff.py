@@ -1,0 +1,363 @@
+"""Structural diff, replay, history entries and drift of workflow definitions: pure functions."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Values are compared the way their canonical JSON texts compare: key order never matters, and
+# True != 1 and 1 != 1.0 at any depth. So a diff is empty exactly when the content hashes match.
+# NaN is not JSON and is not supported (it never equals itself).
+#
+# Steps are matched by step_id across the whole tree. A non-empty `steps` list on a step is
+# structure (its nested steps); an empty `steps` list carries no steps and is compared as an
+# ordinary field of its step, so that replay can reproduce it exactly.
+
+HASH_PREFIX = "sha256:"
+STEPS = "steps"
+STEP_ID = "step_id"
+CHANGED = "changed"
+ADDED = "added"
+REMOVED = "removed"
+_NOT_METADATA = frozenset({STEPS})
+_NOT_STEP_FIELDS = frozenset({STEP_ID})
+
+Step = dict[str, Any]
+# Where a step sits: its parent's step_id (None at top level), its index there, the step itself.
+Placement = tuple[str | None, int, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class WorkflowDiff:
+    """What changed from one definition to another, steps matched by step_id."""
+
+    steps_added: list[dict[str, Any]] = field(default_factory=list)
+    steps_removed: list[dict[str, Any]] = field(default_factory=list)
+    steps_moved: list[dict[str, Any]] = field(default_factory=list)
+    steps_modified: list[dict[str, Any]] = field(default_factory=list)
+    metadata_changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def steps_reordered(self) -> bool:
+        """Whether any step moved (to another parent or within its parent)."""
+        return bool(self.steps_moved)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the two definitions are the same."""
+        return not (
+            self.steps_added
+            or self.steps_removed
+            or self.steps_moved
+            or self.steps_modified
+            or self.metadata_changes
+        )
+
+
+def content_hash(definition: Mapping[str, Any]) -> str:
+    """Return "sha256:" and the hex digest of the definition's canonical JSON."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return HASH_PREFIX + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def snapshot(definition: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return a deep copy of the definition, independent of it, and the copy's content hash."""
+    copied = json.loads(json.dumps(definition, ensure_ascii=False))
+    return copied, content_hash(copied)
+
+
+def diff_definitions(old: Mapping[str, Any], new: Mapping[str, Any]) -> WorkflowDiff:
+    """Compare two definitions in O(n log n) steps: added, removed, moved, modified, metadata."""
+    old_order, old_at = _index(old)
+    new_order, new_at = _index(new)
+    return WorkflowDiff(
+        steps_added=[_added_entry(sid, new_at[sid]) for sid in new_order if sid not in old_at],
+        steps_removed=[_removed_entry(sid, old_at[sid]) for sid in old_order if sid not in new_at],
+        steps_moved=_moves(new_order, old_at, new_at),
+        steps_modified=_modifications(new_order, old_at, new_at),
+        metadata_changes=_field_changes(old, new, _NOT_METADATA),
+    )
+
+
+def replay(old: Mapping[str, Any], diff: WorkflowDiff) -> dict[str, Any]:
+    """Apply a diff to the old definition and return the new one, sharing nothing with either."""
+    old_order, old_at = _index(old)
+    removed = {entry[STEP_ID] for entry in diff.steps_removed}
+    nodes = _replayed_steps(old_order, old_at, removed, diff)
+    layout = _replayed_layout(old_order, old_at, removed, diff)
+    for parent, child_ids in layout.items():
+        if parent is not None:
+            _node(nodes, parent)[STEPS] = [_node(nodes, child) for child in child_ids]
+    result = {key: copy.deepcopy(value) for key, value in old.items() if key != STEPS}
+    _apply_changes(result, diff.metadata_changes)
+    result[STEPS] = [_node(nodes, child) for child in layout.get(None, [])]
+    return result
+
+
+def history_changes(diff: WorkflowDiff, revision: int) -> list[tuple[str, dict[str, Any]]]:
+    """Return one (change_type, change_detail) per kind of change in the diff, in a fixed order."""
+    kinds = (
+        ("step_added", "steps", diff.steps_added),
+        ("step_removed", "steps", diff.steps_removed),
+        ("step_reordered", "steps", diff.steps_moved),
+        ("step_modified", "steps", diff.steps_modified),
+        ("metadata_changed", "changes", diff.metadata_changes),
+    )
+    return [(kind, {"revision": revision, key: items}) for kind, key, items in kinds if items]
+
+
+def drift(
+    effective: Mapping[str, Any],
+    source: Mapping[str, Any] | None,
+    base_ref: Mapping[str, Any],
+    latest_version: str | None,
+) -> dict[str, Any]:
+    """Build the DriftResponse of an instance against its source (None: source not loadable)."""
+    # A base_ref without a recorded hash cannot tell whether anything changed: report no change.
+    recorded = base_ref.get("content_hash")
+    if source is None:
+        diff = WorkflowDiff()
+        is_drifted = recorded is not None and content_hash(effective) != recorded
+        source_changed = False
+    else:
+        diff = diff_definitions(source, effective)
+        is_drifted = not diff.is_empty
+        source_changed = recorded is not None and content_hash(source) != recorded
+    return {
+        "base_workflow_id": base_ref["workflow_id"],
+        "base_version": base_ref["version"],
+        "steps_added": _step_ids(diff.steps_added),
+        "steps_removed": _step_ids(diff.steps_removed),
+        "steps_reordered": diff.steps_reordered,
+        "steps_moved": _step_ids(diff.steps_moved),
+        "steps_modified": _step_ids(diff.steps_modified),
+        "step_changes": diff.steps_modified,
+        "metadata_changed": bool(diff.metadata_changes),
+        "metadata_changes": diff.metadata_changes,
+        "is_drifted": is_drifted,
+        "source_available": source is not None,
+        "source_changed": source_changed,
+        "latest_version": latest_version,
+    }
+
+
+def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placement]]:
+    """Walk the step tree with an explicit stack: step_ids in pre-order and each placement."""
+    top = _nested_steps(definition.get(STEPS))
+    stack: list[Placement] = [(None, i, top[i]) for i in range(len(top) - 1, -1, -1)]
+    order: list[str] = []
+    placements: dict[str, Placement] = {}
+    while stack:
+        placement = stack.pop()
+        step = placement[2]
+        step_id = step[STEP_ID]
+        order.append(step_id)
+        placements[step_id] = placement
+        nested = _nested_steps(step.get(STEPS))
+        stack.extend((step_id, i, nested[i]) for i in range(len(nested) - 1, -1, -1))
+    return order, placements
+
+
+def _nested_steps(value: Any) -> list[Any]:
+    """Return the steps a `steps` value holds: the list itself when it is a non-empty list."""
+    return value if isinstance(value, list) and value else []
+
+
+def _own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the step's fields without its nested steps (an empty `steps` list stays a field)."""
+    return {key: value for key, value in step.items() if key != STEPS or not _nested_steps(value)}
+
+
+def _added_entry(step_id: str, placement: Placement) -> dict[str, Any]:
+    """Describe an added step: where it sits in the new definition and its own fields."""
+    parent, position, step = placement
+    return {"step_id": step_id, "parent": parent, "position": position, "step": _own_fields(step)}
+
+
+def _removed_entry(step_id: str, placement: Placement) -> dict[str, Any]:
+    """Describe a removed step by where it sat in the old definition."""
+    parent, position, _ = placement
+    return {"step_id": step_id, "parent": parent, "position": position}
+
+
+def _moves(
+    new_order: list[str], old_at: dict[str, Placement], new_at: dict[str, Placement]
+) -> list[dict[str, Any]]:
+    """Find a smallest set of moved steps, in new document order."""
+    moved: set[str] = set()
+    siblings: dict[str | None, tuple[list[str], list[int]]] = {}
+    for step_id in new_order:
+        before = old_at.get(step_id)
+        if before is None:
+            continue
+        parent = new_at[step_id][0]
+        if before[0] != parent:
+            moved.add(step_id)
+            continue
+        ids, old_positions = siblings.setdefault(parent, ([], []))
+        ids.append(step_id)
+        old_positions.append(before[1])
+    for ids, old_positions in siblings.values():
+        kept = _longest_increasing(old_positions)
+        moved.update(step_id for step_id, keep in zip(ids, kept, strict=True) if not keep)
+    return [_move_entry(sid, old_at[sid], new_at[sid]) for sid in new_order if sid in moved]
+
+
+def _longest_increasing(values: list[int]) -> list[bool]:
+    """Mark one longest strictly increasing subsequence of values (patience sorting)."""
+    tails: list[int] = []  # tails[k]: smallest last value of an increasing run of length k + 1
+    tail_index: list[int] = []  # where in values that last value is
+    previous = [-1] * len(values)
+    for i, value in enumerate(values):
+        length = bisect_left(tails, value)
+        if length == len(tails):
+            tails.append(value)
+            tail_index.append(i)
+        else:
+            tails[length] = value
+            tail_index[length] = i
+        previous[i] = tail_index[length - 1] if length else -1
+    kept = [False] * len(values)
+    i = tail_index[-1] if tail_index else -1
+    while i >= 0:
+        kept[i] = True
+        i = previous[i]
+    return kept
+
+
+def _move_entry(step_id: str, before: Placement, after: Placement) -> dict[str, Any]:
+    """Describe a moved step by its old and new parent and position."""
+    return {
+        "step_id": step_id,
+        "from_parent": before[0],
+        "to_parent": after[0],
+        "from_position": before[1],
+        "to_position": after[1],
+    }
+
+
+def _modifications(
+    new_order: list[str], old_at: dict[str, Placement], new_at: dict[str, Placement]
+) -> list[dict[str, Any]]:
+    """List the kept steps whose own fields changed, in new document order."""
+    modified = []
+    for step_id in new_order:
+        before = old_at.get(step_id)
+        if before is None:
+            continue
+        changes = _field_changes(
+            _own_fields(before[2]), _own_fields(new_at[step_id][2]), _NOT_STEP_FIELDS
+        )
+        if changes:
+            modified.append({"step_id": step_id, "changes": changes})
+    return modified
+
+
+def _field_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], skip: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Compare two mappings field by field, sorted by field name."""
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        if name in skip:
+            continue
+        if name not in new:
+            changes.append({"field": name, "old": old[name], "new": None, "change": REMOVED})
+        elif name not in old:
+            changes.append({"field": name, "old": None, "new": new[name], "change": ADDED})
+        elif not _same(old[name], new[name]):
+            changes.append({"field": name, "old": old[name], "new": new[name], "change": CHANGED})
+    return changes
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Tell whether two JSON values have the same canonical JSON text."""
+    return a is b or (a == b and _same_kinds(a, b))
+
+
+def _same_kinds(a: Any, b: Any) -> bool:
+    """Given a == b, check that no bool, int or float was equated with another kind inside."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if isinstance(x, dict):
+            pending.extend((x[key], y[key]) for key in x)
+        elif isinstance(x, list):
+            pending.extend(zip(x, y, strict=True))
+        elif type(x) is not type(y) or (type(x) is float and repr(x) != repr(y)):
+            return False  # True == 1, 1 == 1.0 and 0.0 == -0.0 in Python, not in JSON text
+    return True
+
+
+def _replayed_steps(
+    old_order: list[str], old_at: dict[str, Placement], removed: set[str], diff: WorkflowDiff
+) -> dict[str, Step]:
+    """Build every step of the new definition, without nesting: kept ones edited, added ones."""
+    changes = {entry[STEP_ID]: entry["changes"] for entry in diff.steps_modified}
+    nodes: dict[str, Step] = {}
+    for step_id in old_order:
+        if step_id not in removed:
+            node = copy.deepcopy(_own_fields(old_at[step_id][2]))
+            _apply_changes(node, changes.get(step_id, ()))
+            nodes[step_id] = node
+    for entry in diff.steps_added:
+        nodes[entry[STEP_ID]] = {**copy.deepcopy(entry["step"]), STEP_ID: entry[STEP_ID]}
+    return nodes
+
+
+def _replayed_layout(
+    old_order: list[str], old_at: dict[str, Placement], removed: set[str], diff: WorkflowDiff
+) -> dict[str | None, list[str]]:
+    """Order each parent's children: placed steps at their positions, the rest in old order."""
+    placed: dict[str | None, list[tuple[int, str]]] = {}
+    for entry in diff.steps_added:
+        placed.setdefault(entry["parent"], []).append((entry["position"], entry[STEP_ID]))
+    for entry in diff.steps_moved:
+        placed.setdefault(entry["to_parent"], []).append((entry["to_position"], entry[STEP_ID]))
+    moved = {entry[STEP_ID] for entry in diff.steps_moved}
+    staying: dict[str | None, list[str]] = {}
+    for step_id in old_order:
+        if step_id not in removed and step_id not in moved:
+            staying.setdefault(old_at[step_id][0], []).append(step_id)
+    return {
+        parent: _fill(placed.get(parent, []), staying.get(parent, []))
+        for parent in placed.keys() | staying.keys()
+    }
+
+
+def _fill(placed: list[tuple[int, str]], staying: list[str]) -> list[str]:
+    """Put placed steps at their positions and fill the other slots with staying steps in order."""
+    slots: list[str | None] = [None] * (len(placed) + len(staying))
+    for position, step_id in placed:
+        if not 0 <= position < len(slots) or slots[position] is not None:
+            raise ValueError(f"diff does not apply: step {step_id!r} at position {position}")
+        slots[position] = step_id
+    rest = iter(staying)
+    return [step_id if step_id is not None else next(rest) for step_id in slots]
+
+
+def _node(nodes: dict[str, Step], step_id: str) -> Step:
+    """Return a replayed step, or fail clearly when the diff names a step that is not there."""
+    try:
+        return nodes[step_id]
+    except KeyError:
+        raise ValueError(f"diff does not apply: no step {step_id!r}") from None
+
+
+def _apply_changes(target: dict[str, Any], changes: Iterable[Mapping[str, Any]]) -> None:
+    """Apply field changes to a mapping in place (copies of the new values)."""
+    for change in changes:
+        if change["change"] == REMOVED:
+            target.pop(change["field"], None)
+        else:
+            target[change["field"]] = copy.deepcopy(change["new"])
+
+
+def _step_ids(entries: list[dict[str, Any]]) -> list[str]:
+    """Return the step_id of each entry, in order."""
+    return [entry[STEP_ID] for entry in entries]
