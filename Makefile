@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench bench-quick install install-dev browser clean
+.PHONY: run test lint format bench bench-quick install install-dev browser check-config clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Validate every POW in combine-config/ (one line per problem, non-zero exit if any).
+check-config: install
+	COMBINE_ENV=development $(FLASK) config check
 
 format: install-dev
 	$(BIN)/ruff format .
