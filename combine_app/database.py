@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -17,7 +17,31 @@ from combine_app.extensions import db
 # JSONB on PostgreSQL, JSON text on SQLite.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
-Timestamp = DateTime(timezone=True)
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every engine.
+
+    SQLite keeps no offset: without this, the same column reads back naive there and aware on
+    PostgreSQL, so the API would print times without an offset on a local run.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        """Store aware values as UTC (SQLite would otherwise drop a non-UTC offset)."""
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        """Read naive values (SQLite) back as the UTC they were stored in."""
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Timestamp = UTCDateTime()
 
 
 def utcnow() -> datetime:

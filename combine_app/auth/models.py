@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from combine_app.database import Timestamp
 from combine_app.extensions import db
 
-TOKEN_PREFIX = "cmb_"
+TOKEN_PREFIX = "cmb_"  # noqa: S105  (a public marker on every token, not a secret)
 
 
 class User(UserMixin, db.Model):

@@ -52,6 +52,8 @@ def user_for_token(value: str) -> User | None:
 
 def authenticate(username: str, password: str) -> User | None:
     """The user when the password matches, else None."""
+    if "\x00" in username:  # no stored name holds NUL, and PostgreSQL refuses it as a parameter
+        return None
     user = find_user(username)
     if user is None or not user.check_password(password):
         return None

@@ -28,8 +28,9 @@ def load_user(user_id: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow a ``next`` that stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only follow a ``next`` that stays on this site and can be sent as a header."""
+    # A control character (CR/LF) in Location made the redirect itself fail with a 500.
+    if target and target.startswith("/") and not target.startswith("//") and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
