@@ -8,17 +8,22 @@ from pathlib import Path
 from flask import Flask
 
 from combine_app.extensions import csrf, db, login_manager, migrate
-from combine_app.settings import load_settings, normalise_database_url
+from combine_app.settings import engine_options, load_settings, normalise_database_url
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    # No app-level static folder: its /static route would shadow the pages blueprint's.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.update(load_settings(Path(app.instance_path)))
     if config:
         app.config.update(config)
     app.config["COMBINE_CONFIG_DIR"] = Path(app.config["COMBINE_CONFIG_DIR"])
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS")
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
+# libpq waits for a connection without limit by default; a database host that stops answering
+# would then hold a request (and a gunicorn worker) until gunicorn kills it. Fail fast instead:
+# the error handler turns the failure into a 503.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+
 
 class ConfigurationError(RuntimeError):
     """The environment does not hold what a production start needs."""
@@ -44,6 +49,15 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url.removeprefix(prefix)
     return url
+
+
+def engine_options(url: str, options: dict | None = None) -> dict:
+    """SQLAlchemy engine options for ``url``: pre-ping always, a connect timeout on PostgreSQL."""
+    options = {"pool_pre_ping": True, **(options or {})}
+    if url.startswith("postgresql"):
+        connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+        options["connect_args"] = {**connect_args, **options.get("connect_args", {})}
+    return options
 
 
 def load_settings(instance_path: Path) -> dict:

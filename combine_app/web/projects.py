@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from combine_app.database import unit_of_work
-from combine_app.errors import AppError
+from combine_app.errors import AppError, Conflict
 from combine_app.extensions import db
 from combine_app.projects import service
 from combine_app.projects.models import Project
@@ -14,6 +14,7 @@ from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
 from combine_app.web import web
 from combine_app.web.forms import load_form
+from combine_app.web.workflow import workflow_panel
 
 PAGE_SIZE = 25
 
@@ -47,7 +48,8 @@ def projects():
             flash(f"Created {project.project_id}.", "success")
             return redirect(url_for("web.project", project_id=project.project_id))
         form = {name: request.form.get(name, "") for name in form}
-    search = request.args.get("search", "").strip()[:200]
+    # NUL cannot reach PostgreSQL, not even as a query parameter (it was a 500).
+    search = request.args.get("search", "").replace("\x00", "").strip()[:200]
     include_archived = request.args.get("include_archived") == "1"
     page = _page_number()
     query = service.search_filter(service.visible_projects(current_user), search, include_archived)
@@ -95,6 +97,7 @@ def project(project_id: str):
         project=project,
         audit=service.audit_trail(project)[:50],
         errors=errors,
+        **workflow_panel(project),
     ), (422 if errors else 200)
 
 
@@ -102,14 +105,19 @@ def project(project_id: str):
 @login_required
 @unit_of_work
 def archive(project_id: str):
-    """Archive or unarchive from the project page."""
+    """Archive or unarchive from the project page, as the submitted form asks."""
     project = _project_or_404(project_id)
-    if project.is_archived:
-        service.unarchive_project(project, current_user)
-        flash(f"{project.project_id} is active again.", "success")
-    else:
-        service.archive_project(project, current_user)
-        flash(f"Archived {project.project_id}.", "success")
+    # The form names its action, so a second submit from a stale page cannot undo the first.
+    wanted = request.form.get("action") or ("unarchive" if project.is_archived else "archive")
+    try:
+        if wanted == "unarchive":
+            service.unarchive_project(project, current_user)
+            flash(f"{project.project_id} is active again.", "success")
+        else:
+            service.archive_project(project, current_user)
+            flash(f"Archived {project.project_id}.", "success")
+    except Conflict as error:
+        flash(error.detail, "error")
     return redirect(url_for("web.project", project_id=project.project_id))
 
 

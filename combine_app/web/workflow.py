@@ -1,0 +1,480 @@
+"""Workflow pages: the project page's panel, assigning a POW, editing, drift and completing.
+
+Server-rendered: every page reads without JavaScript; workflow.js only loads the drift summary
+on demand and lets the editor's step controls update the page in place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from marshmallow import ValidationError as MarshmallowError
+from sqlalchemy.orm.exc import StaleDataError
+
+from combine_app.catalog.commands import get_loader
+from combine_app.catalog.validation import count_steps, validate_pow
+from combine_app.errors import AppError, NotFound, PreconditionFailed, ValidationFailed
+from combine_app.extensions import db
+from combine_app.projects import service as projects
+from combine_app.projects.models import Project
+from combine_app.web import web
+from combine_app.web import workflow_edit as editing
+from combine_app.web.workflow_view import (
+    StepView,
+    as_json,
+    compact,
+    describe_input,
+    describe_iteration,
+    ordered_definition,
+    step_views,
+)
+from combine_app.web.workflow_words import describe_entry, field_change_short
+from combine_app.workflows import diff as structural
+from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.schemas import CreateWorkflowInstanceSchema
+from combine_app.workflows.service import WorkflowInstanceService
+
+HISTORY_PAGE_SIZE = 10
+CLASS_LABELS = {"reference": "Reference", "template": "Template"}
+# Sent by workflow.js when it wants only the editor's inner HTML back.
+PARTIAL_HEADER = "X-Combine-Partial"
+
+
+web.add_app_template_filter(compact, "compact")
+web.add_app_template_filter(describe_input, "describe_input")
+web.add_app_template_filter(describe_iteration, "describe_iteration")
+web.add_app_template_filter(field_change_short, "field_change")
+
+
+@web.app_template_filter("json_field")
+def json_field(value: Any) -> str:
+    """JSON text for a field's textarea: one line when short, indented when long."""
+    text = as_json(value)
+    return text if len(text) <= 60 else as_json(value, 2)
+
+
+def _service() -> WorkflowInstanceService:
+    return WorkflowInstanceService(db.session, get_loader())
+
+
+def _project(project_id: str) -> Project:
+    """The signed-in user's project (an admin's: any); 404 for anyone else's."""
+    return projects.get_project(current_user, project_id)
+
+
+def _panel_url(project: Project, **args: Any) -> str:
+    return url_for("web.project", project_id=project.project_id, _anchor="workflow", **args)
+
+
+def _read_only_reason(project: Project, instance: WorkflowInstance | None) -> str | None:
+    """Why the workflow cannot be changed now, or None when it can."""
+    if project.is_archived:
+        return (
+            f"Project {project.project_id} is archived: its workflow can be read but not "
+            "changed. Unarchive the project first."
+        )
+    if instance is not None and instance.status != "active":
+        return f"This workflow is {instance.status}: it can be read but no longer changed."
+    return None
+
+
+def workflow_panel(project: Project) -> dict[str, Any]:
+    """Everything the project page's workflow panel shows, as template variables."""
+    service = _service()
+    try:
+        instance = service.get_instance(project)
+    except NotFound:
+        return {
+            "workflow": None,
+            "workflow_choices": _choices(),
+            "workflow_read_only": _read_only_reason(project, None),
+        }
+    page = _history_page()
+    history = service.get_history(project, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    page_count = max(1, -(-history.total // HISTORY_PAGE_SIZE))
+    if page > page_count:  # past the end (the history is shorter now): show the last page
+        page = page_count
+        history = service.get_history(project, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    return {
+        "workflow": instance,
+        "workflow_steps": step_views(instance.effective_workflow),
+        "workflow_drift": service.compute_drift(project),
+        "workflow_step_count": count_steps(instance.effective_workflow),
+        "workflow_history": _history_items(history.entries),
+        "workflow_history_total": history.total,
+        "workflow_history_page": page,
+        "workflow_history_pages": page_count,
+        "workflow_read_only": _read_only_reason(project, instance),
+    }
+
+
+def _history_page() -> int:
+    try:
+        return max(1, min(int(request.args.get("history_page", 1)), 1_000_000))
+    except ValueError:
+        return 1
+
+
+def _history_items(entries: list) -> list[dict[str, Any]]:
+    """History entries in words; the entries one change wrote (same revision) share an item."""
+    items: list[dict[str, Any]] = []
+    for entry in entries:
+        sentences = describe_entry(entry.change_type, entry.change_detail, entry.changed_by)
+        last = items[-1] if items else None
+        if last and last["revision"] == entry.revision and last["who"] == entry.changed_by:
+            last["sentences"].extend(sentences)
+            continue
+        items.append(
+            {
+                "sentences": sentences,
+                "change_type": entry.change_type,
+                "who": entry.changed_by,
+                "when": entry.changed_at,
+                "revision": entry.revision,
+            }
+        )
+    return items
+
+
+def _choices() -> list[tuple[str, list]]:
+    """The loader's POWs grouped by class: Reference first, then Template, then any other."""
+    groups: dict[str, list] = {}
+    for info in get_loader().list_workflows():
+        groups.setdefault(info.pow_class, []).append(info)
+    order = list(CLASS_LABELS)
+    classes = sorted(groups, key=lambda name: (order.index(name) if name in order else 99, name))
+    return [(CLASS_LABELS.get(name, name.title()), groups[name]) for name in classes]
+
+
+@web.post("/projects/<project_id>/workflow")
+@login_required
+def workflow_assign(project_id: str):
+    """Create the project's instance from the POW and version picked on the project page."""
+    project = _project(project_id)
+    workflow_id = request.form.get("workflow_id", "")
+    submitted = {"workflow_id": workflow_id, "version": request.form.get(f"version:{workflow_id}")}
+    if not workflow_id:
+        flash("Pick a workflow to assign.", "error")
+        return redirect(_panel_url(project))
+    try:
+        data = CreateWorkflowInstanceSchema().load(submitted)
+        instance = _service().create_instance(
+            project, data["workflow_id"], data["version"], current_user.username
+        )
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    except MarshmallowError:
+        # Only a hand-made request sends an id or version the picker never offered.
+        db.session.rollback()
+        flash("Pick one of the listed workflows and versions.", "error")
+        return redirect(_panel_url(project))
+    ref = instance.base_workflow_ref
+    flash(f"Assigned {ref['workflow_id']} {ref['version']}.", "success")
+    return redirect(_panel_url(project))
+
+
+def _message(error: AppError) -> str:
+    """An error's detail, with its field messages when it names any."""
+    if not error.errors:
+        return error.detail
+    fields = "; ".join(" ".join(messages) for messages in error.errors.values())
+    return fields or error.detail
+
+
+@web.get("/projects/<project_id>/workflow/drift")
+@login_required
+def workflow_drift(project_id: str):
+    """The drift summary: a fragment for workflow.js (``?partial=1``), else a full page."""
+    project = _project(project_id)
+    service = _service()
+    instance = service.get_instance(project)
+    context = {
+        "project": project,
+        "workflow": instance,
+        "drift": service.compute_drift(project),
+        "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
+    }
+    if request.args.get("partial") == "1":
+        return render_template("workflow/_drift.html", **context)
+    return render_template("workflow/drift.html", **context)
+
+
+def _step_names(definition: dict) -> list[tuple[str, str]]:
+    return [
+        (step["step_id"], step.get("name") or "")
+        for _, step in editing.walk(definition)
+        if isinstance(step, dict) and isinstance(step.get("step_id"), str)
+    ]
+
+
+@web.post("/projects/<project_id>/workflow/complete")
+@login_required
+def workflow_complete(project_id: str):
+    """Mark the active instance completed, once the form's confirmation box is ticked."""
+    project = _project(project_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick “Yes, mark it completed” to confirm.", "error")
+        return redirect(_panel_url(project))
+    try:
+        _service().complete_instance(project, current_user.username)
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    flash("The workflow is marked completed.", "success")
+    return redirect(_panel_url(project))
+
+
+@web.route("/projects/<project_id>/workflow/edit", methods=["GET", "POST"])
+@login_required
+def workflow_edit(project_id: str):
+    """Edit a working copy of the steps; Save writes it as one change at the loaded revision."""
+    project = _project(project_id)
+    service = _service()
+    try:
+        instance = service.get_instance(project)
+    except NotFound:
+        flash("Assign a workflow before editing it.", "error")
+        return redirect(_panel_url(project))
+    reason = _read_only_reason(project, instance)
+    if reason:
+        flash(reason, "error")
+        return redirect(_panel_url(project))
+    if request.method == "GET":
+        return _render_editor(project, instance, instance.effective_workflow, instance.revision)
+    return _edit_post(project, instance, service)
+
+
+def _edit_post(project: Project, instance: WorkflowInstance, service: WorkflowInstanceService):
+    """Apply one editor action to the posted working copy; save it when asked to."""
+    revision = _posted_revision()
+    working = _posted_working_copy()
+    op = request.form.get("op", "apply")
+    state: dict[str, Any] = {}
+    if op == "apply_json":
+        try:
+            parsed = editing.parse_json_field(request.form.get("definition_json", ""))
+            if not isinstance(parsed, dict):
+                raise editing.EditError("The definition must be a JSON object.")
+        except editing.EditError as error:
+            state["json_error"] = error.message
+            state["json_text"] = request.form.get("definition_json", "")
+            state["open_json"] = True
+            return _render_editor(project, instance, working, revision, status=422, **state)
+        working = parsed
+        state["notice"] = "Applied the JSON to your working copy. Save to keep it."
+        return _render_editor(project, instance, working, revision, **state)
+    field_errors = editing.apply_field_edits(working, request.form)
+    if field_errors:
+        return _render_editor(
+            project,
+            instance,
+            working,
+            revision,
+            status=422,
+            field_errors=field_errors,
+            notice="Fix the fields marked below; nothing else was changed.",
+        )
+    if op == "save":
+        return _save(project, instance, service, working, revision)
+    try:
+        state.update(_apply_op(working, op))
+    except editing.EditError as error:
+        state["op_error"] = error
+        if error.where == editing.ADD_FORM:
+            state["focus"] = f"new-{error.field or 'step_id'}"
+        return _render_editor(project, instance, working, revision, status=422, **state)
+    return _render_editor(project, instance, working, revision, **state)
+
+
+def _apply_op(working: dict, op: str) -> dict[str, Any]:
+    """Run one step control on the working copy; return the notice and what to focus."""
+    action, _, argument = op.partition(":")
+    if action in ("up", "down"):
+        path, notice = editing.move(
+            working, editing.parse_path(argument), -1 if action == "up" else 1
+        )
+        return {"notice": notice, "focus": f"{action}-{'-'.join(map(str, path))}"}
+    if action == "remove":
+        focus, notice = editing.remove(working, editing.parse_path(argument))
+        target = f"s-{'-'.join(map(str, focus))}" if focus else "add-step"
+        return {"notice": notice, "focus": target}
+    if action == "dropfield":
+        where, _, name = argument.partition(":")
+        path = editing.parse_path(where)
+        notice = editing.drop_field(working, path, name)
+        return {"notice": notice, "focus": f"s-{'-'.join(map(str, path))}", "open": {where}}
+    if action == "add":
+        fields = {name: request.form.get(f"new-{name}", "") for name in editing.NEW_STEP_FIELDS}
+        path = editing.add_step(working, fields, request.form.get("new-place", "end:"))
+        return {
+            "notice": f"Added step {fields['step_id'].strip()}. Save to keep it.",
+            "focus": f"s-{'-'.join(map(str, path))}",
+        }
+    if action == "apply":
+        return {"notice": "Applied your field edits to the working copy. Save to keep them."}
+    raise editing.EditError("Unknown action; reload the page.")
+
+
+def _save(
+    project: Project,
+    instance: WorkflowInstance,
+    service: WorkflowInstanceService,
+    working: dict,
+    revision: int,
+):
+    """One full replacement at the revision the page was loaded at, or why it was refused."""
+    try:
+        before = instance.revision
+        saved = service.update_instance(
+            project, working, current_user.username, expected_revision=revision
+        )
+        db.session.commit()
+    except (PreconditionFailed, StaleDataError):
+        db.session.rollback()
+        now = service.get_instance(project).revision
+        stale = (
+            f"This workflow was changed since you opened it (now revision {now}). Reload to see "
+            "the latest and apply your edit again."
+        )
+        return _render_editor(project, instance, working, revision, status=409, stale=stale)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return _render_editor(
+            project,
+            instance,
+            working,
+            revision,
+            status=422,
+            validation=error.errors or {},
+            validation_detail=error.detail,
+        )
+    except AppError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    if saved.revision == before:
+        flash("Nothing to save: the workflow is unchanged.", "success")
+    else:
+        flash(f"Saved the workflow as revision {saved.revision}.", "success")
+    return redirect(_panel_url(project))
+
+
+def _posted_revision() -> int:
+    try:
+        return int(request.form["revision"])
+    except (KeyError, ValueError):
+        abort(400)
+
+
+def _posted_working_copy() -> dict:
+    try:
+        working = json.loads(request.form["working_copy"])
+    except (KeyError, ValueError, RecursionError):
+        abort(400)
+    if not isinstance(working, dict):
+        abort(400)
+    return working
+
+
+def _render_editor(
+    project: Project,
+    instance: WorkflowInstance,
+    working: dict,
+    revision: int,
+    *,
+    status: int = 200,
+    field_errors: dict | None = None,
+    validation: dict | None = None,
+    validation_detail: str | None = None,
+    op_error: editing.EditError | None = None,
+    **state: Any,
+):
+    """The editor page, or only its form's body when workflow.js asked for a partial."""
+    step_errors, general_errors = _errors_by_step(validation or {}, field_errors or {}, op_error)
+    views = step_views(working)
+    context = {
+        "project": project,
+        "workflow": instance,
+        "working": working,
+        "working_json": as_json(working),
+        "json_text": state.pop("json_text", None) or as_json(ordered_definition(working), 2),
+        "revision": revision,
+        "steps": views,
+        "error_steps": [
+            (view.anchor, view.number, view.step_id, step_errors[view.key])
+            for view in _flatten(views)
+            if view.key in step_errors
+        ],
+        "places": editing.place_options(working),
+        "pending": _pending_changes(instance, working, revision),
+        "step_errors": step_errors,
+        "general_errors": general_errors,
+        "validation_detail": validation_detail,
+        "add_error": op_error if op_error and op_error.where == editing.ADD_FORM else None,
+        "add_values": {
+            name: request.form.get(f"new-{name}", "") for name in editing.NEW_STEP_FIELDS
+        }
+        if op_error and op_error.where == editing.ADD_FORM
+        else {},
+        "add_place": request.form.get("new-place", "end:"),
+        "open_steps": state.pop("open", set()) | set(step_errors),
+        **state,
+    }
+    template = (
+        "workflow/_editor.html" if request.headers.get(PARTIAL_HEADER) else "workflow/edit.html"
+    )
+    return render_template(template, **context), status
+
+
+def _flatten(views: list[StepView]) -> list[StepView]:
+    """Every step view in document order, nested ones after their parent."""
+    flat = []
+    for view in views:
+        flat.append(view)
+        flat.extend(_flatten(view.children))
+    return flat
+
+
+def _errors_by_step(
+    validation: dict[str, list[str]],
+    field_errors: dict[tuple[str, str], str],
+    op_error: editing.EditError | None,
+) -> tuple[dict[str, list[tuple[str | None, str]]], list[str]]:
+    """Sort messages onto the steps they belong to (by path key); the rest are general."""
+    by_step: dict[str, list[tuple[str | None, str]]] = {}
+    general: list[str] = []
+    for pointer, messages in validation.items():
+        path, field = editing.locate(pointer)
+        for message in messages:
+            if path is None:
+                general.append(f"{field}: {message}" if field else message)
+            else:
+                by_step.setdefault(editing.path_key(path), []).append((field, message))
+    for (key, field), message in field_errors.items():
+        by_step.setdefault(key, []).append((field, message))
+    if op_error is not None and op_error.where != editing.ADD_FORM:
+        if op_error.where:
+            by_step.setdefault(op_error.where, []).append((op_error.field, op_error.message))
+        else:
+            general.append(op_error.message)
+    return by_step, general
+
+
+def _pending_changes(instance: WorkflowInstance, working: dict, revision: int) -> list[str] | None:
+    """The working copy's unsaved changes in words; None when they cannot be worked out."""
+    if revision != instance.revision or validate_pow(working, source="config"):
+        return None
+    changes = structural.diff_definitions(instance.effective_workflow, working)
+    return [
+        sentence
+        for change_type, detail in structural.history_changes(changes, revision + 1)
+        for sentence in describe_entry(change_type, detail, "You")
+    ]

@@ -1,0 +1,232 @@
+"""Turn a workflow definition into what the pages show: steps in order, fields in a fixed order.
+
+PostgreSQL's JSONB does not keep the key order authors wrote, so every field list here is put
+in one fixed, readable order before a template sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The fields a reader looks for first, in the order they are shown; any others follow by name.
+STEP_FIELD_ORDER = (
+    "step_id",
+    "name",
+    "role",
+    "task_prompt",
+    "produces",
+    "scope",
+    "execution_mode",
+    "inputs",
+    "iterate_over",
+)
+# Shown as their own rows on the project page; the rest are listed compactly under them.
+KEY_STEP_FIELDS = ("role", "produces", "inputs", "iterate_over")
+METADATA_ORDER = (
+    "schema_version",
+    "workflow_id",
+    "name",
+    "description",
+    "pow_class",
+    "derived_from",
+    "source_version",
+    "effective_date",
+    "tags",
+    "scopes",
+    "document_types",
+    "entity_types",
+)
+MAX_SHOWN = 120
+
+
+@dataclass
+class StepView:
+    """One step as the pages show it, with its nested steps."""
+
+    path: tuple[int, ...]
+    step_id: str
+    name: str
+    fields: list[tuple[str, Any]]
+    children: list[StepView] = field(default_factory=list)
+    sibling_count: int = 1
+    is_valid: bool = True
+
+    @property
+    def number(self) -> str:
+        """Its place for a reader: "5" at top level, "5.2" for the second step inside step 5."""
+        return ".".join(str(index + 1) for index in self.path)
+
+    @property
+    def key(self) -> str:
+        """The path as text for form names: "4.1"."""
+        return ".".join(str(index) for index in self.path)
+
+    @property
+    def anchor(self) -> str:
+        """The path as an HTML id: "s-4-1"."""
+        return "s-" + "-".join(str(index) for index in self.path)
+
+    def anchor_at(self, delta: int) -> str:
+        """The HTML id of the place ``delta`` positions away in the same list."""
+        return "s-" + "-".join(str(index) for index in (*self.path[:-1], self.path[-1] + delta))
+
+    @property
+    def is_first(self) -> bool:
+        """Whether it opens its parent's list."""
+        return self.path[-1] == 0
+
+    @property
+    def is_last(self) -> bool:
+        """Whether it closes its parent's list."""
+        return self.path[-1] == self.sibling_count - 1
+
+    @property
+    def title(self) -> str:
+        """Its name, or its step_id when it has none."""
+        return self.name or self.step_id or f"Step {self.number}"
+
+    def value(self, name: str) -> Any:
+        """One field's value, None when the step lacks it."""
+        return dict(self.fields).get(name)
+
+    @property
+    def key_fields(self) -> list[tuple[str, Any]]:
+        """Role, produces, inputs and iterate_over, when present."""
+        present = dict(self.fields)
+        return [(name, present[name]) for name in KEY_STEP_FIELDS if name in present]
+
+    @property
+    def other_fields(self) -> list[tuple[str, Any]]:
+        """Every other field but step_id and name, in the fixed order."""
+        skip = {"step_id", "name", *KEY_STEP_FIELDS}
+        return [(name, value) for name, value in self.fields if name not in skip]
+
+
+def nested_steps(value: Any) -> list[Any]:
+    """The steps a ``steps`` value holds: the list itself when it is a non-empty list."""
+    return value if isinstance(value, list) and value else []
+
+
+def ordered_step_fields(step: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A step's own fields in the fixed order; nested steps are structure, not a field."""
+    own = {
+        name: value for name, value in step.items() if name != "steps" or not nested_steps(value)
+    }
+    return _ordered(own, STEP_FIELD_ORDER)
+
+
+def step_views(definition: Mapping[str, Any]) -> list[StepView]:
+    """The definition's steps, nested ones inside their parent, each with ordered fields."""
+    return _views(definition.get("steps"), ())
+
+
+def _views(steps: Any, parent: tuple[int, ...]) -> list[StepView]:
+    if not isinstance(steps, list):
+        return []
+    views = []
+    for index, step in enumerate(steps):
+        path = (*parent, index)
+        if not isinstance(step, Mapping):
+            views.append(StepView(path, "", "", [("value", step)], [], len(steps), False))
+            continue
+        step_id = step.get("step_id")
+        name = step.get("name")
+        views.append(
+            StepView(
+                path=path,
+                step_id=step_id if isinstance(step_id, str) else "",
+                name=name if isinstance(name, str) else "",
+                fields=ordered_step_fields(step),
+                children=_views(nested_steps(step.get("steps")), path),
+                sibling_count=len(steps),
+            )
+        )
+    return views
+
+
+def ordered_definition(definition: Any) -> Any:
+    """A copy of the definition with its keys in the fixed reading order, for JSON text."""
+    if not isinstance(definition, Mapping):
+        return definition
+    result = dict(_ordered(definition, METADATA_ORDER))
+    steps = result.pop("steps", None)
+    if steps is not None or "steps" in definition:
+        result["steps"] = _ordered_steps(steps)
+    return result
+
+
+def _ordered_steps(steps: Any) -> Any:
+    if not isinstance(steps, list):
+        return steps
+    ordered = []
+    for step in steps:
+        if isinstance(step, Mapping):
+            fields = dict(_ordered(step, STEP_FIELD_ORDER))
+            if "steps" in fields:
+                fields["steps"] = _ordered_steps(fields.pop("steps"))
+            ordered.append(fields)
+        else:
+            ordered.append(step)
+    return ordered
+
+
+def _ordered(mapping: Mapping[str, Any], first: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """Known names in their order, then the rest sorted by name."""
+    known = [(name, mapping[name]) for name in first if name in mapping]
+    rest = sorted((name, value) for name, value in mapping.items() if name not in first)
+    return known + rest
+
+
+def compact(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A value on one line: text as it is, anything else as JSON; cut short when long."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value: Any, limit: int = 60) -> str:
+    """A value for a sentence: text in quotes, anything else as JSON, cut short when long."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return "'" + compact(value, limit) + "'"
+    return compact(value, limit)
+
+
+def describe_input(item: Any) -> str:
+    """One step input in words: "product_brief (project)", "epic entity (epic, context)"."""
+    if not isinstance(item, Mapping):
+        return compact(item)
+    rest = dict(item)
+    if isinstance(rest.get("doc_type"), str):
+        head = rest.pop("doc_type")
+    elif isinstance(rest.get("entity_type"), str):
+        head = rest.pop("entity_type") + " entity"
+    else:
+        return compact(dict(_ordered(item, ())))
+    details = []
+    for name, value in _ordered(rest, ("scope", "collect", "context")):
+        if value is True:
+            details.append(name)
+        elif name == "scope":
+            details.append(compact(value, 40))
+        else:
+            details.append(f"{name}: {compact(value, 40)}")
+    return f"{head} ({', '.join(details)})" if details else head
+
+
+def describe_iteration(value: Any) -> str:
+    """An iterate_over block in words: "each epic in delivery_plan.epics"."""
+    if isinstance(value, Mapping) and {"doc_type", "collection_field"} <= value.keys():
+        entity = value.get("entity_type") or "item"
+        return f"each {compact(entity, 40)} in {compact(value['doc_type'], 40)}." + compact(
+            value["collection_field"], 40
+        )
+    return compact(value)
+
+
+def as_json(value: Any, indent: int | None = None) -> str:
+    """JSON text for a form field, keys in the reading order for definitions."""
+    return json.dumps(value, ensure_ascii=False, indent=indent)

@@ -1,0 +1,136 @@
+"""History entries and pending changes in plain words: "alice moved step X from position 2 to 4".
+
+Positions in the stored details count from 0; people count from 1, so every position shown
+here is one more than the stored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from combine_app.web.workflow_view import compact, quoted
+
+Detail = Mapping[str, Any]
+
+
+def describe_entry(change_type: str, detail: Detail | None, actor: str | None) -> list[str]:
+    """One sentence per thing a history entry records, each starting with who did it."""
+    who = actor or "Someone"
+    detail = detail or {}
+    describe = _DESCRIBERS.get(change_type)
+    if describe is None:
+        return [f"{who} made a change ({compact(change_type, 40)})"]
+    return [f"{who} {phrase}" for phrase in describe(detail)]
+
+
+def _created(detail: Detail) -> list[str]:
+    source = f"{detail.get('workflow_id', '?')} {detail.get('version', '?')}"
+    pow_class = detail.get("pow_class")
+    return [f"created the workflow from {source}" + (f" ({pow_class})" if pow_class else "")]
+
+
+def _added(detail: Detail) -> list[str]:
+    return [
+        f"added step {entry.get('step_id')}{_place(entry.get('parent'), entry.get('position'))}"
+        for entry in _items(detail, "steps")
+    ]
+
+
+def _removed(detail: Detail) -> list[str]:
+    phrases = []
+    for entry in _items(detail, "steps"):
+        parent = entry.get("parent")
+        phrases.append(
+            f"removed step {entry.get('step_id')}" + (f" from {parent}" if parent else "")
+        )
+    return phrases
+
+
+def _moved(detail: Detail) -> list[str]:
+    phrases = []
+    for entry in _items(detail, "steps"):
+        step = f"moved step {entry.get('step_id')}"
+        before, after = entry.get("from_parent"), entry.get("to_parent")
+        old, new = _position(entry.get("from_position")), _position(entry.get("to_position"))
+        if before == after:
+            within = f" within {after}" if after else ""
+            phrases.append(f"{step}{within} from position {old} to {new}")
+        else:
+            phrases.append(
+                f"{step} from {_parent_name(before)} position {old} "
+                f"to {_parent_name(after)} position {new}"
+            )
+    return phrases
+
+
+def _modified(detail: Detail) -> list[str]:
+    phrases = []
+    for entry in _items(detail, "steps"):
+        for change in entry.get("changes") or []:
+            phrases.append(field_change(change, f"step {entry.get('step_id')}"))
+    return phrases
+
+
+def _metadata(detail: Detail) -> list[str]:
+    return [field_change(change, "the workflow") for change in _items(detail, "changes")]
+
+
+def _status(detail: Detail) -> list[str]:
+    new, old = detail.get("to"), detail.get("from")
+    if new == "completed":
+        return ["marked the workflow completed"]
+    if new == "archived":
+        return ["archived the workflow"]
+    return [f"changed the workflow's status from {old} to {new}"]
+
+
+def field_change(change: Mapping[str, Any], owner: str) -> str:
+    """A field change as a phrase: "changed role of step Y: 'A' → 'B'"."""
+    name = compact(change.get("field"), 60)
+    kind = change.get("change")
+    if kind == "added":
+        return f"set {name} of {owner} to {quoted(change.get('new'))}"
+    if kind == "removed":
+        return f"removed {name} from {owner} (was {quoted(change.get('old'))})"
+    return f"changed {name} of {owner}: {quoted(change.get('old'))} → {quoted(change.get('new'))}"
+
+
+def field_change_short(change: Mapping[str, Any]) -> str:
+    """A field change without its owner: "role: 'A' → 'B'"."""
+    name = compact(change.get("field"), 60)
+    kind = change.get("change")
+    if kind == "added":
+        return f"{name}: added, {quoted(change.get('new'))}"
+    if kind == "removed":
+        return f"{name}: removed (was {quoted(change.get('old'))})"
+    return f"{name}: {quoted(change.get('old'))} → {quoted(change.get('new'))}"
+
+
+def _items(detail: Detail, key: str) -> list[Mapping[str, Any]]:
+    items = detail.get(key)
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def _position(value: Any) -> str:
+    return str(value + 1) if isinstance(value, int) else "?"
+
+
+def _place(parent: Any, position: Any) -> str:
+    where = f" inside {parent}" if parent else ""
+    return f"{where} at position {_position(position)}"
+
+
+def _parent_name(parent: Any) -> str:
+    return str(parent) if parent else "the top level"
+
+
+_DESCRIBERS: dict[str, Callable[[Detail], list[str]]] = {
+    "created": _created,
+    "step_added": _added,
+    "step_removed": _removed,
+    "step_reordered": _moved,
+    "step_modified": _modified,
+    "metadata_changed": _metadata,
+    "status_changed": _status,
+}
