@@ -355,3 +355,35 @@ def test_unknown_url_is_an_html_404_page_for_browsers(client, db_session):
 def test_unknown_url_under_the_api_is_problem_json_even_for_browsers(client, db_session):
     response = client.get("/api/v1/no/such/thing", headers=BROWSER)
     assert_problem(response, 404)
+
+
+def test_intake_form_can_start_the_project_with_a_workflow(client, alice, login, db_session):
+    token = login(alice)
+    response = client.post(
+        "/projects",
+        data={
+            "name": "Field Service App",
+            "description": "Scheduling for technicians",
+            "workflow": "software_product_development@1.1.0",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "In sync" in page
+    listing = client.get("/projects").get_data(as_text=True)
+    assert "software_product_development 1.1.0" in listing
+
+
+def test_intake_form_with_an_unknown_workflow_creates_nothing(client, alice, login, db_session):
+    token = login(alice)
+    response = client.post(
+        "/projects",
+        data={"name": "Ghost Project", "workflow": "no_such_flow@1.0.0", "csrf_token": token},
+    )
+    assert response.status_code == 422
+    assert 'id="workflow-error"' in response.get_data(as_text=True)
+    assert "Ghost Project" not in client.get("/projects").get_data(as_text=True).split(
+        "<tbody>", 1
+    )[-1]
+    assert db_session.scalar(select(func.count()).select_from(Project)) == 0

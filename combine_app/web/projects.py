@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import AppError, Conflict
 from combine_app.extensions import db
-from combine_app.projects import service
+from combine_app.projects import intake, overview, service
 from combine_app.projects.models import Project
 from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
@@ -37,31 +38,24 @@ def _page_number() -> int:
 @web.route("/projects", methods=["GET", "POST"])
 @login_required
 def projects():
-    """List, search and create projects."""
+    """List and search projects; the side form is the intake (optionally with a workflow)."""
     errors: dict = {}
-    form = {"name": "", "description": ""}
+    form = {"name": "", "description": "", "workflow": ""}
     if request.method == "POST":
-        data, errors = load_form(ProjectCreateSchema())
-        if data is not None:
-            project = service.create_project(current_user, data["name"], data["description"])
-            db.session.commit()
+        form = {name: request.form.get(name, "") for name in form}
+        project, errors = _intake_from_form(form)
+        if project is not None:
             flash(f"Created {project.project_id}.", "success")
             return redirect(url_for("web.project", project_id=project.project_id))
-        form = {name: request.form.get(name, "") for name in form}
     # NUL cannot reach PostgreSQL, not even as a query parameter (it was a 500).
     search = request.args.get("search", "").replace("\x00", "").strip()[:200]
     include_archived = request.args.get("include_archived") == "1"
     page = _page_number()
     query = service.search_filter(service.visible_projects(current_user), search, include_archived)
-    total = service.count(query)
-    rows = db.session.scalars(
-        query.order_by(Project.created_at.desc(), Project.project_id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(min(PAGE_SIZE, MAX_PAGE_SIZE))
-    ).all()
+    rows, total = overview.page(query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE))
     return render_template(
         "projects/list.html",
-        projects=rows,
+        rows=rows,
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
@@ -69,7 +63,32 @@ def projects():
         include_archived=include_archived,
         form=form,
         errors=errors,
+        workflow_choices=get_loader().list_workflows(),
     ), (422 if errors else 200)
+
+
+def _intake_from_form(form: dict) -> tuple[Project | None, dict]:
+    """Create the project, and its workflow when one was chosen, in one transaction."""
+    data, errors = load_form(ProjectCreateSchema())
+    if data is None:
+        return None, errors
+    workflow_id, _, version = form["workflow"].partition("@")
+    request_data = {
+        "intake_document": {
+            "project_name": data["name"],
+            "description": data["description"],
+            "source": "web form",
+        },
+        "workflow_id": workflow_id or None,
+        "workflow_version": version or None,
+    }
+    try:
+        result = intake.create_from_intake(current_user, request_data, get_loader())
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        return None, {"workflow": [error.detail]}
+    return result.project, {}
 
 
 def _project_or_404(project_id: str) -> Project:
