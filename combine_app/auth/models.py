@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from combine_app.database import Timestamp
+from combine_app.database import Timestamp, utcnow
 from combine_app.extensions import db
 
 TOKEN_PREFIX = "cmb_"  # noqa: S105  (a public marker on every token, not a secret)
@@ -27,7 +27,9 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -62,7 +64,9 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
     last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     user: Mapped[User] = relationship(back_populates="tokens")

@@ -31,9 +31,11 @@ class Project(db.Model):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     intake_document: Mapped[dict | None] = mapped_column(JSONDocument)
     intake_execution_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        Timestamp, server_default=func.now(), onupdate=utcnow
+        Timestamp, default=utcnow, server_default=func.now(), onupdate=utcnow
     )
     archived_at: Mapped[datetime | None] = mapped_column(Timestamp)
     archived_by: Mapped[str | None] = mapped_column(String(80))
@@ -59,4 +61,6 @@ class ProjectAudit(db.Model):
     action: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict | None] = mapped_column(JSONDocument)
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )

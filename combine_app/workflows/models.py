@@ -33,9 +33,11 @@ class WorkflowInstance(db.Model):
     status: Mapped[str] = mapped_column(String(50), default="active", server_default="active")
     # Optimistic concurrency: every UPDATE checks and bumps it (and so does every change).
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        Timestamp, server_default=func.now(), onupdate=utcnow
+        Timestamp, default=utcnow, server_default=func.now(), onupdate=utcnow
     )
 
     project: Mapped[Project] = relationship(
@@ -60,7 +62,9 @@ class WorkflowInstanceHistory(db.Model):
     )
     change_type: Mapped[str] = mapped_column(String(50))
     change_detail: Mapped[dict | None] = mapped_column(JSONDocument)
-    changed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    changed_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
     changed_by: Mapped[str | None] = mapped_column(String(100))
     # The instance revision this entry produced, and its place among that revision's entries:
     # entries written in one transaction share changed_at, so these give the order.
