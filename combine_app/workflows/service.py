@@ -144,7 +144,9 @@ class WorkflowInstanceService:
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
         if instance.status != "active":
-            raise Conflict(f"Only an active workflow can be completed; this one is {instance.status}.")
+            raise Conflict(
+                f"Only an active workflow can be completed; this one is {instance.status}."
+            )
         return self._change_status(instance, "completed", changed_by)
 
     def archive_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
