@@ -8,6 +8,7 @@ import json
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 # Values are compared the way their canonical JSON texts compare: key order never matters, and
@@ -32,6 +33,7 @@ Step = dict[str, Any]
 Placement = tuple[str | None, int, Mapping[str, Any]]
 
 
+# Entries hold the compared definitions' own values, not copies: serialize them, do not mutate.
 @dataclass(frozen=True)
 class WorkflowDiff:
     """What changed from one definition to another, steps matched by step_id."""
@@ -159,7 +161,8 @@ def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placemen
         order.append(step_id)
         placements[step_id] = placement
         nested = _nested_steps(step.get(STEPS))
-        stack.extend((step_id, i, nested[i]) for i in range(len(nested) - 1, -1, -1))
+        if nested:
+            stack.extend((step_id, i, nested[i]) for i in range(len(nested) - 1, -1, -1))
     return order, placements
 
 
@@ -171,6 +174,11 @@ def _nested_steps(value: Any) -> list[Any]:
 def _own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
     """Return the step's fields without its nested steps (an empty `steps` list stays a field)."""
     return {key: value for key, value in step.items() if key != STEPS or not _nested_steps(value)}
+
+
+def _compared_fields(step: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the step's own fields for comparison, without a copy when it has no nested steps."""
+    return _own_fields(step) if _nested_steps(step.get(STEPS)) else step
 
 
 def _added_entry(step_id: str, placement: Placement) -> dict[str, Any]:
@@ -210,6 +218,8 @@ def _moves(
 
 def _longest_increasing(values: list[int]) -> list[bool]:
     """Mark one longest strictly increasing subsequence of values (patience sorting)."""
+    # Ties go to the run with the smallest tails: in a swap of two neighbours, the step that
+    # went forward is the one reported as moved.
     tails: list[int] = []  # tails[k]: smallest last value of an increasing run of length k + 1
     tail_index: list[int] = []  # where in values that last value is
     previous = [-1] * len(values)
@@ -251,7 +261,7 @@ def _modifications(
         if before is None:
             continue
         changes = _field_changes(
-            _own_fields(before[2]), _own_fields(new_at[step_id][2]), _NOT_STEP_FIELDS
+            _compared_fields(before[2]), _compared_fields(new_at[step_id][2]), _NOT_STEP_FIELDS
         )
         if changes:
             modified.append({"step_id": step_id, "changes": changes})
@@ -263,21 +273,30 @@ def _field_changes(
 ) -> list[dict[str, Any]]:
     """Compare two mappings field by field, sorted by field name."""
     changes = []
-    for name in sorted(old.keys() | new.keys()):
+    for name, value in old.items():
         if name in skip:
             continue
         if name not in new:
-            changes.append({"field": name, "old": old[name], "new": None, "change": REMOVED})
-        elif name not in old:
-            changes.append({"field": name, "old": None, "new": new[name], "change": ADDED})
-        elif not _same(old[name], new[name]):
-            changes.append({"field": name, "old": old[name], "new": new[name], "change": CHANGED})
+            changes.append({"field": name, "old": value, "new": None, "change": REMOVED})
+        elif not _same(value, new[name]):
+            changes.append({"field": name, "old": value, "new": new[name], "change": CHANGED})
+    for name, value in new.items():
+        if name not in old and name not in skip:
+            changes.append({"field": name, "old": None, "new": value, "change": ADDED})
+    if len(changes) > 1:
+        changes.sort(key=itemgetter("field"))
     return changes
 
 
 def _same(a: Any, b: Any) -> bool:
     """Tell whether two JSON values have the same canonical JSON text."""
-    return a is b or (a == b and _same_kinds(a, b))
+    if a is b:
+        return True
+    if a != b:
+        return False
+    # Equal in Python. Equal reprs (C speed) also rule out True/1, 1/1.0 and 0.0/-0.0; reprs
+    # that differ only by key order need the walk.
+    return type(a) is str or repr(a) == repr(b) or _same_kinds(a, b)
 
 
 def _same_kinds(a: Any, b: Any) -> bool:

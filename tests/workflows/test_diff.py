@@ -263,6 +263,7 @@ def test_steps_key_is_never_metadata():
         ([True], [1]),
         ({"optional": False}, {"optional": 0}),
         ({"x": [1, {"y": True}]}, {"x": [1, {"y": 1}]}),
+        ({"x": True, "y": "s"}, {"y": "s", "x": 1}),  # key order differs too
     ],
 )
 def test_bool_int_and_float_are_distinct_values_at_any_depth(old_value, new_value):
