@@ -8,10 +8,19 @@ MAX_PAGE_SIZE = 100
 
 
 class Trimmed(fields.String):
-    """A string with surrounding white space removed on load."""
+    """A string with surrounding white space removed on load; NUL is refused.
+
+    PostgreSQL cannot hold NUL in text, and the driver refuses it even as a query parameter
+    (``?search=%00`` was a 500): a query argument never passes the JSON body's checks.
+    """
+
+    default_error_messages = {"nul": "Must not contain a NUL character (\\u0000)."}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text.strip()
 
 
 class StrictSchema(Schema):
