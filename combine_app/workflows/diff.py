@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import marshal
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -260,9 +261,13 @@ def _modifications(
         before = old_at.get(step_id)
         if before is None:
             continue
-        changes = _field_changes(
-            _compared_fields(before[2]), _compared_fields(new_at[step_id][2]), _NOT_STEP_FIELDS
-        )
+        old_step, new_step = before[2], new_at[step_id][2]
+        if STEPS in old_step or STEPS in new_step:  # compare own fields, not the children
+            old_step, new_step = _compared_fields(old_step), _compared_fields(new_step)
+        # Most steps are untouched: one C-speed comparison settles them.
+        if old_step == new_step and _same_text(old_step, new_step):
+            continue
+        changes = _field_changes(old_step, new_step, _NOT_STEP_FIELDS)
         if changes:
             modified.append({"step_id": step_id, "changes": changes})
     return modified
@@ -294,9 +299,22 @@ def _same(a: Any, b: Any) -> bool:
         return True
     if a != b:
         return False
-    # Equal in Python. Equal reprs (C speed) also rule out True/1, 1/1.0 and 0.0/-0.0; reprs
-    # that differ only by key order need the walk.
-    return type(a) is str or repr(a) == repr(b) or _same_kinds(a, b)
+    return type(a) is str or _same_text(a, b)
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """Given a == b, tell whether the canonical JSON texts are equal too.
+
+    marshal (C speed) tells True from 1, 1 from 1.0 and 0.0 from -0.0; its bytes differ also
+    when only key order differs, and then the walk decides. Format 2 writes no back-references,
+    so equal values built separately give equal bytes.
+    """
+    try:
+        if marshal.dumps(a, 2) == marshal.dumps(b, 2):
+            return True
+    except ValueError:  # nested deeper than marshal goes: the walk has no depth limit
+        pass
+    return _same_kinds(a, b)
 
 
 def _same_kinds(a: Any, b: Any) -> bool:
