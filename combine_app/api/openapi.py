@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of ``/api/v1``, served at ``GET /api/v1/openapi.json``.
+"""The OpenAPI 3.1 description of ``/api/v1``, served to signed-in callers at ``openapi.json``.
 
 Request bodies, query arguments and the project, instance and history shapes are generated from
 the marshmallow schemas the views load and dump with, so the description and the code cannot
@@ -530,18 +530,18 @@ def _paths() -> dict:
     write = (*_PROJECT, *_UNSAFE)
     return {
         "/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "summary": "This description (no authentication needed).",
-                "tags": ["meta"],
-                "security": [],
-                "responses": {
+            "get": _operation(
+                "openapi",
+                "This description; like every endpoint, it needs credentials.",
+                {
                     "200": {
                         "description": "The OpenAPI 3.1 document.",
                         "content": {JSON: {"schema": {"type": "object"}}},
                     }
                 },
-            }
+                (),
+                tag="meta",
+            )
         },
         "/projects": {
             "get": _operation(
