@@ -308,7 +308,10 @@ def test_drift_fragment_lists_what_changed_and_the_full_page_wraps_it(client, as
     assert "<html" not in body
     shown = text(body)
     assert "Steps removed (1) release_readiness" in shown
-    assert "Steps moved (1) requirements_definition Requirements Definition" in shown
+    assert (
+        "Steps moved (1) requirements_definition Requirements Definition: from position 2 to 1"
+        in shown
+    )
     assert "role: 'Product Manager 1.0' → 'Lead Product Manager'" in shown
 
     full = get_page(client, f"{project_url(assigned)}/workflow/drift")

@@ -370,6 +370,7 @@ def _components() -> dict:
                     "steps_reordered",
                     "steps_moved",
                     "steps_modified",
+                    "step_moves",
                     "step_changes",
                     "metadata_changed",
                     "metadata_changes",
@@ -386,6 +387,27 @@ def _components() -> dict:
                     "steps_reordered": {"type": "boolean"},
                     "steps_moved": step_list,
                     "steps_modified": step_list,
+                    "step_moves": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "step_id",
+                                "from_parent",
+                                "to_parent",
+                                "from_position",
+                                "to_position",
+                            ],
+                            "properties": {
+                                "step_id": {"type": "string"},
+                                "from_parent": {"type": ["string", "null"]},
+                                "to_parent": {"type": ["string", "null"]},
+                                "from_position": {"type": "integer", "minimum": 0},
+                                "to_position": {"type": "integer", "minimum": 0},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
                     "step_changes": {
                         "type": "array",
                         "items": {

@@ -138,6 +138,7 @@ def drift(
         "steps_removed": _step_ids(diff.steps_removed),
         "steps_reordered": diff.steps_reordered,
         "steps_moved": _step_ids(diff.steps_moved),
+        "step_moves": diff.steps_moved,
         "steps_modified": _step_ids(diff.steps_modified),
         "step_changes": diff.steps_modified,
         "metadata_changed": bool(diff.metadata_changes),

@@ -360,6 +360,7 @@ def test_drift_of_a_fresh_instance_is_empty(service, instance, project):
         "steps_reordered": False,
         "steps_moved": [],
         "steps_modified": [],
+        "step_moves": [],
         "step_changes": [],
         "metadata_changed": False,
         "metadata_changes": [],
