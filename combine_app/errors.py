@@ -11,13 +11,21 @@ from http import HTTPStatus
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# Served when the error page itself cannot be rendered: base.html shows the signed-in user, so
+# with the database down the normal page would fail in turn and become a bare 500.
+PLAIN_ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+    "</head><body><h1>{status} · {title}</h1><p>{detail}</p></body></html>"
+)
 
 
 class AppError(Exception):
@@ -91,9 +99,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def problem(status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
@@ -118,9 +127,15 @@ def error_response(status: int, detail: str, errors: dict | None = None, headers
     """Answer in the shape the client expects: problem+json or an HTML page."""
     if wants_json():
         return problem(status, detail, errors, headers)
-    html = render_template(
-        "errors/error.html", status=status, title=HTTPStatus(status).phrase, detail=detail
-    )
+    title = HTTPStatus(status).phrase
+    try:
+        html = render_template("errors/error.html", status=status, title=title, detail=detail)
+    except Exception as error:
+        if isinstance(error, SQLAlchemyError):  # expected while the database is down
+            log.warning("error page needs the database (%s); plain page sent", type(error).__name__)
+        else:
+            log.exception("the error page could not be rendered; plain page sent")
+        html = PLAIN_ERROR_PAGE.format(status=status, title=escape(title), detail=escape(detail))
     return html, status, headers or {}
 
 

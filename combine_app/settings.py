@@ -77,7 +77,9 @@ def load_settings(instance_path: Path) -> dict:
         )
     secret_key = os.environ.get("SECRET_KEY", "").strip()
     if env == "production":
-        missing = [n for n, v in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url)) if not v]
+        missing = [
+            n for n, v in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url)) if not v
+        ]
         if missing:
             raise ConfigurationError(
                 "Combine is starting in production mode and needs "
