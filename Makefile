@@ -46,14 +46,17 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The API benchmark drives gunicorn with Debian's wrk (installed here when missing and root).
 bench: install-dev
+	-bash scripts/ensure-debian-package.sh wrk wrk
 	$(BIN)/python -m benchmarks
 
 bench-quick: install-dev
+	-bash scripts/ensure-debian-package.sh wrk wrk
 	$(BIN)/python -m benchmarks --quick
 
 browser:
-	bash scripts/install-chromium.sh
+	bash scripts/ensure-debian-package.sh chromium chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
