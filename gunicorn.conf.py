@@ -20,5 +20,7 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # Read-only container file systems: no control socket file, heartbeat files in shared memory.
 control_socket_disable = True
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn only touches its own heartbeat files there (S108: not a shared temp-file risk).
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

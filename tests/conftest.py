@@ -10,8 +10,8 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-from sqlalchemy import event
 from flask_sqlalchemy.session import Session
+from sqlalchemy import event
 
 from combine_app import create_app
 from combine_app.auth import service as auth_service
@@ -154,9 +154,7 @@ def make_user(db_session):
     """Factory: a user (optionally admin) with the test password."""
 
     def factory(username: str | None = None, *, admin: bool = False):
-        user = auth_service.create_user(
-            username or f"user{next(_names)}", PASSWORD, is_admin=admin
-        )
+        user = auth_service.create_user(username or f"user{next(_names)}", PASSWORD, is_admin=admin)
         db_session.commit()
         return user
 

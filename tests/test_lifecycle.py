@@ -62,12 +62,17 @@ def test_intake_keeps_the_document_and_falls_back_to_the_summary_for_the_name(ap
     [
         ({"intake_document": {"project_name": "X"}, "workflow_id": "no_such_flow"}, "workflow_id"),
         (
-            {"intake_document": {"project_name": "X"}, "workflow_id": SPD,
-             "workflow_version": "9.9.9"},
+            {
+                "intake_document": {"project_name": "X"},
+                "workflow_id": SPD,
+                "workflow_version": "9.9.9",
+            },
             "workflow_version",
         ),
-        ({"intake_document": {"project_name": "X"}, "workflow_id": "concierge_intake"},
-         "workflow_id"),
+        (
+            {"intake_document": {"project_name": "X"}, "workflow_id": "concierge_intake"},
+            "workflow_id",
+        ),
         ({"intake_document": {"notes": "no name anywhere"}}, "intake_document.project_name"),
         ({"intake_document": "Customer Portal"}, "intake_document"),
     ],
@@ -151,8 +156,11 @@ def test_list_and_tree_are_one_query_for_1_and_for_200_projects(
     db_session.commit()
     for project in db_session.scalars(select(Project).limit(50)):
         db_session.add(
-            WorkflowInstance(project_id=project.id, base_workflow_ref={"workflow_id": SPD},
-                             effective_workflow={"steps": []})
+            WorkflowInstance(
+                project_id=project.id,
+                base_workflow_ref={"workflow_id": SPD},
+                effective_workflow={"steps": []},
+            )
         )
     db_session.commit()
     list_large = _statements_for(count_queries, lambda: api.get("/projects?limit=100"))
@@ -178,7 +186,9 @@ def test_archiving_a_project_leaves_its_workflow_readable_but_frozen(api, make_p
     assert api.get(f"/projects/{key}/workflow/history").get_json()["total"] == 1
     assert api.post(f"/projects/{key}/unarchive").status_code == 200
     assert api.get(f"/projects/{key}/workflow").get_json()["revision"] == 1
-    assert api.put(f"/projects/{key}/workflow", json={"effective_workflow": edited}).status_code == 200
+    assert (
+        api.put(f"/projects/{key}/workflow", json={"effective_workflow": edited}).status_code == 200
+    )
 
 
 def test_deleting_a_project_through_the_api_removes_its_workflow_and_keeps_the_audit(
@@ -203,7 +213,8 @@ def test_database_cascade_removes_instance_and_history_on_plain_sql_delete(
 ):
     project = make_project(alice, "Cascade Check")
     _assign(api, project.project_id)
-    db_session.execute(text("DELETE FROM projects WHERE project_id = :key"),
-                       {"key": project.project_id})
+    db_session.execute(
+        text("DELETE FROM projects WHERE project_id = :key"), {"key": project.project_id}
+    )
     assert db_session.scalar(select(func.count()).select_from(WorkflowInstance)) == 0
     assert db_session.scalar(select(func.count()).select_from(WorkflowInstanceHistory)) == 0

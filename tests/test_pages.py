@@ -383,7 +383,8 @@ def test_intake_form_with_an_unknown_workflow_creates_nothing(client, alice, log
     )
     assert response.status_code == 422
     assert 'id="workflow-error"' in response.get_data(as_text=True)
-    assert "Ghost Project" not in client.get("/projects").get_data(as_text=True).split(
-        "<tbody>", 1
-    )[-1]
+    assert (
+        "Ghost Project"
+        not in client.get("/projects").get_data(as_text=True).split("<tbody>", 1)[-1]
+    )
     assert db_session.scalar(select(func.count()).select_from(Project)) == 0

@@ -8,8 +8,17 @@ from tests.conftest import SHARED_DIR, make_app
 
 WORKBENCH = "/admin/workbench/orchestration-workflows"
 ROW_KEYS = {
-    "workflow_id", "name", "description", "active_version", "versions", "pow_class",
-    "derived_from", "source_version", "tags", "step_count", "schema_version",
+    "workflow_id",
+    "name",
+    "description",
+    "active_version",
+    "versions",
+    "pow_class",
+    "derived_from",
+    "source_version",
+    "tags",
+    "step_count",
+    "schema_version",
 }
 
 
@@ -21,12 +30,16 @@ def test_lists_our_reference_and_template_pows_but_not_the_graph_workflow(api):
     assert all(set(row) == ROW_KEYS for row in rows.values())
     spd = rows["software_product_development"]
     assert (spd["pow_class"], spd["versions"], spd["active_version"]) == (
-        "reference", ["1.0.0", "1.1.0"], "1.1.0"
+        "reference",
+        ["1.0.0", "1.1.0"],
+        "1.1.0",
     )
     lean = rows["lean_product_development"]
     assert lean["pow_class"] == "template"
-    assert lean["derived_from"] == {"workflow_id": "software_product_development",
-                                    "version": "1.0.0"}
+    assert lean["derived_from"] == {
+        "workflow_id": "software_product_development",
+        "version": "1.0.0",
+    }
 
 
 def test_workbench_needs_authentication(client):
@@ -38,8 +51,10 @@ def test_workbench_needs_authentication(client):
 def test_pointed_at_the_real_config_folder_it_lists_exactly_its_step_based_pows(database_url):
     folder = SHARED_DIR / "fixtures" / "thecombine-config"
     if not folder.is_dir():
-        pytest.skip("../shared/fixtures not found: tests on the real config folder are skipped "
-                    "in a clone without ../shared")
+        pytest.skip(
+            "../shared/fixtures not found: tests on the real config folder are skipped "
+            "in a clone without ../shared"
+        )
     app = make_app(database_url, COMBINE_CONFIG_DIR=folder)
     with app.app_context():
         from combine_app.auth import service
@@ -50,9 +65,11 @@ def test_pointed_at_the_real_config_folder_it_lists_exactly_its_step_based_pows(
         )
         token = service.create_token(user, "test")
         db.session.commit()
-    body = app.test_client().get(
-        "/api/v1" + WORKBENCH, headers={"Authorization": f"Bearer {token}"}
-    ).get_json()
+    body = (
+        app.test_client()
+        .get("/api/v1" + WORKBENCH, headers={"Authorization": f"Bearer {token}"})
+        .get_json()
+    )
     rows = {row["workflow_id"]: row for row in body["workflows"]}
     assert set(rows) == {"software_product_development", "intake_and_route"}
     assert rows["software_product_development"]["step_count"] == 6

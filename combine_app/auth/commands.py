@@ -73,8 +73,9 @@ def ensure_admin_command() -> None:
     click.echo("  Sign in at http://127.0.0.1:5000/login")
     click.echo("  username: admin")
     click.echo(f"  password: {password}")
-    click.echo("This password is shown only now; change it with: "
-               "flask --app wsgi users password admin")
+    click.echo(
+        "This password is shown only now; change it with: flask --app wsgi users password admin"
+    )
 
 
 @tokens_cli.command("create")

@@ -111,9 +111,7 @@ class WorkflowInstanceService:
         for position, (change_type, detail) in enumerate(
             structural.history_changes(changes, instance.revision)
         ):
-            self.instances.add_history(
-                instance, change_type, detail, changed_by, position=position
-            )
+            self.instances.add_history(instance, change_type, detail, changed_by, position=position)
         self.session.flush()
         return instance
 

@@ -58,7 +58,9 @@ def upgrade():
         sa.Column("updated_at", TIMESTAMP, server_default=sa.func.now(), nullable=False),
         sa.Column("archived_at", TIMESTAMP, nullable=True),
         sa.Column("archived_by", sa.String(80), nullable=True),
-        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_projects_owner_id_users")),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_projects_owner_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("project_id", name=op.f("uq_projects_project_id")),
         sa.UniqueConstraint(

@@ -426,8 +426,13 @@ def test_drift_lists_step_ids_from_source_to_instance():
     assert result["steps_removed"] == ["gone"]
     assert result["steps_moved"] == ["c"]
     assert result["step_moves"] == [
-        {"step_id": "c", "from_parent": None, "to_parent": None,
-         "from_position": 2, "to_position": 0}
+        {
+            "step_id": "c",
+            "from_parent": None,
+            "to_parent": None,
+            "from_position": 2,
+            "to_position": 0,
+        }
     ]
     assert result["steps_reordered"] is True
     assert result["steps_modified"] == ["a"]
