@@ -9,6 +9,7 @@ import marshal
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -152,8 +153,7 @@ def drift(
 
 def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placement]]:
     """Walk the step tree with an explicit stack: step_ids in pre-order and each placement."""
-    top = _nested_steps(definition.get(STEPS))
-    stack: list[Placement] = [(None, i, top[i]) for i in range(len(top) - 1, -1, -1)]
+    stack: list[Placement] = _placements(None, _nested_steps(definition.get(STEPS)))
     order: list[str] = []
     placements: dict[str, Placement] = {}
     while stack:
@@ -162,10 +162,16 @@ def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placemen
         step_id = step[STEP_ID]
         order.append(step_id)
         placements[step_id] = placement
-        nested = _nested_steps(step.get(STEPS))
-        if nested:
-            stack.extend((step_id, i, nested[i]) for i in range(len(nested) - 1, -1, -1))
+        nested = step.get(STEPS)
+        if nested and isinstance(nested, list):
+            stack.extend(_placements(step_id, nested))
     return order, placements
+
+
+def _placements(parent: str | None, steps: list[Any]) -> list[Placement]:
+    """The placements of a parent's steps, last first (the order the walk's stack wants)."""
+    count = len(steps)
+    return list(zip(repeat(parent, count), range(count - 1, -1, -1), reversed(steps), strict=True))
 
 
 def _nested_steps(value: Any) -> list[Any]:
@@ -213,6 +219,8 @@ def _moves(
         ids.append(step_id)
         old_positions.append(before[1])
     for ids, old_positions in siblings.values():
+        if old_positions == sorted(old_positions):  # the usual case, at C speed: no move here
+            continue
         kept = _longest_increasing(old_positions)
         moved.update(step_id for step_id, keep in zip(ids, kept, strict=True) if not keep)
     return [_move_entry(sid, old_at[sid], new_at[sid]) for sid in new_order if sid in moved]
@@ -257,7 +265,8 @@ def _modifications(
     new_order: list[str], old_at: dict[str, Placement], new_at: dict[str, Placement]
 ) -> list[dict[str, Any]]:
     """List the kept steps whose own fields changed, in new document order."""
-    modified = []
+    suspects: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
+    equal: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
     for step_id in new_order:
         before = old_at.get(step_id)
         if before is None:
@@ -265,12 +274,22 @@ def _modifications(
         old_step, new_step = before[2], new_at[step_id][2]
         if STEPS in old_step or STEPS in new_step:  # compare own fields, not the children
             old_step, new_step = _compared_fields(old_step), _compared_fields(new_step)
-        # Most steps are untouched: one C-speed comparison settles them.
-        if old_step == new_step and _same_text(old_step, new_step):
-            continue
-        changes = _field_changes(old_step, new_step, _NOT_STEP_FIELDS)
-        if changes:
-            modified.append({"step_id": step_id, "changes": changes})
+        # Most steps are untouched: one C-speed comparison settles them...
+        if old_step == new_step:
+            equal.append((step_id, old_step, new_step))
+        else:
+            suspects[step_id] = (old_step, new_step)
+    # ...except that == takes True for 1 and 1 for 1.0: one pass over all of them tells.
+    if equal and not _same_text([pair[1] for pair in equal], [pair[2] for pair in equal]):
+        for step_id, old_step, new_step in equal:
+            if not _same_text(old_step, new_step):
+                suspects[step_id] = (old_step, new_step)
+    modified = []
+    for step_id in new_order:
+        if step_id in suspects:
+            changes = _field_changes(*suspects[step_id], _NOT_STEP_FIELDS)
+            if changes:
+                modified.append({"step_id": step_id, "changes": changes})
     return modified
 
 
