@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
+import functools
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,8 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import DEFAULT_ADMIN_URL, create_database, drop_database
+from tests.support.served import Gunicorn, call, run_flask
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 WORKFLOW_ID = "software_product_development"
 WORKFLOW_VERSION = "1.0.0"
 SEEDED_PROJECTS = 1_000
@@ -87,49 +85,12 @@ def _postgres_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """A gunicorn arbiter serving ``app_spec`` with gunicorn.conf.py on a loopback port."""
+class Server(Gunicorn):
+    """A gunicorn arbiter serving ``app_spec`` with gunicorn.conf.py, and what it costs."""
 
     def __init__(self, name: str, app_spec: str, env: dict, workers: int, log_dir: Path):
+        super().__init__(env, log_dir / f"{name}.log", workers=workers, app=app_spec)
         self.name = name
-        self.port = _free_port()
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", app_spec],
-            cwd=REPO_ROOT,
-            env={
-                **env,
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "WEB_CONCURRENCY": str(workers),
-            },
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def base_url(self) -> str:
-        """Where the server listens."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_until_up(self, timeout: float = 60) -> None:
-        """Poll /healthz until it answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if call(self.port, "GET", "/healthz")[0] == 200:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer /healthz in {timeout} s")
 
     def cpu_seconds(self) -> float | None:
         """CPU time used so far by the arbiter and its workers, exited workers included (Linux).
@@ -151,66 +112,13 @@ class Server:
 
     def worker_restarts(self) -> int:
         """How many times a worker has retired itself so far (gunicorn's ``max_requests``)."""
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace").count("Autorestarting worker")
-
-    def log_tail(self) -> str:
-        """The last lines gunicorn wrote."""
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        """Graceful TERM; KILL the whole process group if it lingers."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self._log.close()
+        return self.log().count("Autorestarting worker")
 
 
 def _proc_stat(pid: int) -> list[str]:
     """Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime..."""
     text = Path(f"/proc/{pid}/stat").read_text()
     return text[text.rindex(")") + 2 :].split()
-
-
-def call(port: int, method: str, path: str, headers: dict | None = None, body=None):
-    """One request on its own connection: (status, parsed JSON or raw bytes, headers)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        payload = json.dumps(body).encode() if body is not None else None
-        connection.request(method, path, body=payload, headers=headers or {})
-        response = connection.getresponse()
-        data = response.read()
-    finally:
-        connection.close()
-    with contextlib.suppress(ValueError):
-        data = json.loads(data)
-    return response.status, data, dict(response.getheaders())
-
-
-def flask_command(env: dict, *args: str, stdin: str | None = None) -> str:
-    """Run ``flask --app wsgi ...`` against the bench database; return stdout."""
-    result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def seed_projects(database_url: str, username: str, count: int) -> None:
@@ -338,7 +246,8 @@ def measure(
     return result
 
 
-def _check(status: int, body, what: str, expected: int = 200):
+def _check(answer: tuple, what: str, expected: int = 200):
+    status, _, body = answer
     if status != expected:
         raise RuntimeError(f"{what}: expected {expected}, got {status}: {str(body)[:500]}")
     return body
@@ -348,18 +257,18 @@ def prepare_instance(port: int, token: str) -> tuple[dict, dict]:
     """Create the project with an instance over HTTP; return (project, instance)."""
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     project = _check(
-        *call(port, "POST", "/api/v1/projects", auth, {"name": "Bench Instance"})[:2],
+        call(port, "POST", "/api/v1/projects", headers=auth, body={"name": "Bench Instance"}),
         "create project",
         201,
     )
     instance = _check(
-        *call(
+        call(
             port,
             "POST",
             f"/api/v1/projects/{project['project_id']}/workflow",
-            auth,
-            {"workflow_id": WORKFLOW_ID, "version": WORKFLOW_VERSION},
-        )[:2],
+            headers=auth,
+            body={"workflow_id": WORKFLOW_ID, "version": WORKFLOW_VERSION},
+        ),
         "assign workflow",
         201,
     )
@@ -470,9 +379,10 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": database_url,
         }
         started = time.monotonic()
-        flask_command(env, "db", "upgrade")
-        flask_command(env, "users", "create", "bench", "--password-stdin", stdin="bench-pass-123\n")
-        token = flask_command(env, "tokens", "create", "bench").strip().splitlines()[-1]
+        flask = functools.partial(run_flask, env, timeout=300)
+        flask("db", "upgrade")
+        flask("users", "create", "bench", "--password-stdin", stdin="bench-pass-123\n")
+        token = flask("tokens", "create", "bench").strip().splitlines()[-1]
         seed_projects(database_url, "bench", SEEDED_PROJECTS)
 
         ours = Server("combine", "wsgi:app", env, args.workers, workdir)
@@ -481,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             "baseline", "benchmarks.baseline_app:app", env, args.workers, workdir
         )
         servers.append(baseline_server)
-        ours.wait_until_up()
-        baseline_server.wait_until_up()
+        ours.wait_until_healthy()
+        baseline_server.wait_until_healthy()
         project, instance = prepare_instance(ours.port, token)
         print(
             f"bench_api: database ready in {time.monotonic() - started:.1f} s "
@@ -494,9 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         auth = {"Authorization": f"Bearer {token}"}
         instance_path = f"/api/v1/projects/{key}/workflow"
         # The baseline must return the very document GET instance returns, or it measures less.
-        ours_doc = _check(*call(ours.port, "GET", instance_path, auth)[:2], "GET instance")
+        ours_doc = _check(call(ours.port, "GET", instance_path, headers=auth), "GET instance")
         base_doc = _check(
-            *call(baseline_server.port, "GET", f"/instance/{instance['id']}")[:2], "baseline"
+            call(baseline_server.port, "GET", f"/instance/{instance['id']}"), "baseline"
         )
         if base_doc != ours_doc["effective_workflow"]:
             raise RuntimeError("the baseline does not return the instance's effective_workflow")
@@ -519,13 +429,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for endpoint in endpoints:
             _check(
-                *call(
+                call(
                     ours.port,
                     endpoint.method,
                     endpoint.path,
-                    endpoint.headers,
-                    json.loads(endpoint.bodies[0]) if endpoint.bodies else None,
-                )[:2],
+                    headers=endpoint.headers,
+                    body=json.loads(endpoint.bodies[0]) if endpoint.bodies else None,
+                ),
                 endpoint.label,
             )
 
@@ -545,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         baselines.append(
             measure(baseline_server, baseline_last, seconds, warmup, connections, workdir)
         )
-        history_total = call(ours.port, "GET", f"{instance_path}/history?limit=1", auth)[1]["total"]
+        _, _, history = call(ours.port, "GET", f"{instance_path}/history?limit=1", headers=auth)
+        history_total = history["total"]
         print_table(
             results,
             baselines,
@@ -560,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         if failed:
             for server in servers:
-                print(f"--- {server.name} log tail ---\n{server.log_tail()}", file=sys.stderr)
+                print(f"--- {server.name} log tail ---\n{server.log()[-3000:]}", file=sys.stderr)
         drop_database(admin_url, database_url)
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0

@@ -8,28 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import http.client
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
 
+from tests.support.served import call, free_port, run_flask, start_gunicorn
+
 pytestmark = pytest.mark.server
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
 PASSWORD = "outage-password-123"
 # libpq's connect_timeout (settings.py) is 5 s; a request during the outage must end well before
 # gunicorn's 30 s worker timeout, and in practice a refused connection fails at once.
@@ -42,12 +41,6 @@ def _skip_or_fail(reason: str):
     if os.environ.get("COMBINE_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"outage test cannot run its own PostgreSQL cluster: {reason}")
     pytest.skip(f"outage test skipped: {reason}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _postgres_bindir() -> Path | None:
@@ -69,7 +62,7 @@ class Cluster:
         self.data = root / "data"
         self.sockets = root / "sockets"
         self.log = root / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         # initdb refuses to run as root: run the server binaries as the postgres OS user then.
         self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -161,87 +154,34 @@ def cluster():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _flask(database_url: str, *args: str, stdin: str | None = None) -> str:
-    """Run ``flask --app wsgi ...`` as an operator would; return its stdout."""
-    env = {**os.environ, "COMBINE_ENV": "production", "SECRET_KEY": "outage-secret",
-           "DATABASE_URL": database_url}  # fmt: skip
-    result = subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
-        cwd=REPO_ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stderr}"
-    return result.stdout
+def _env(database_url: str) -> dict:
+    """The production environment the operator's commands and gunicorn run with."""
+    return {**os.environ, "COMBINE_ENV": "production", "SECRET_KEY": "outage-secret",
+            "DATABASE_URL": database_url}  # fmt: skip
 
 
-class Gunicorn:
-    """Real gunicorn serving wsgi:app with gunicorn.conf.py on a loopback port."""
-
-    def __init__(self, database_url: str, log_path: Path, workers: int = 2):
-        self.port = _free_port()
-        self.log_path = log_path
-        env = {
-            **os.environ,
-            "COMBINE_ENV": "production",
-            "SECRET_KEY": "outage-secret",
-            "DATABASE_URL": database_url,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_TIMEOUT": "30",
-        }
-        self.log_file = open(log_path, "wb")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=REPO_ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-
-    def wait_until_up(self, timeout: float = 30) -> None:
-        """Poll /healthz until the server answers."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"gunicorn exited:\n{self.log()}"
-            with contextlib.suppress(OSError):
-                if request(self.port, "GET", "/healthz", timeout=2).status == 200:
-                    return
-            time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not come up in {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        """Everything gunicorn and the app wrote so far."""
-        self.log_file.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """TERM the arbiter (graceful), KILL the whole group if it lingers."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        self.log_file.close()
+def _gunicorn(database_url: str, log_path: Path):
+    """Real gunicorn with two workers on ``database_url``, up, and stopped on exit."""
+    env = {**_env(database_url), "GUNICORN_TIMEOUT": "30"}
+    return start_gunicorn(env, log_path, workers=2, startup_seconds=30)
 
 
+@dataclass
 class Answer:
     """A response read in full, with how long it took."""
 
-    def __init__(self, status: int, headers: dict, body: bytes, seconds: float):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.seconds = seconds
+    status: int
+    headers: dict
+    body: Any
+    seconds: float
 
     @property
     def json(self):
         """The body parsed as JSON."""
-        return json.loads(self.body)
+        return self.body
 
     def __repr__(self) -> str:
-        return f"<{self.status} {self.headers.get('content-type')} {self.body[:300]!r}>"
+        return f"<{self.status} {self.headers.get('content-type')} {str(self.body)[:300]!r}>"
 
 
 def request(
@@ -255,27 +195,14 @@ def request(
     timeout: float = 20,
 ) -> Answer:
     """One HTTP request on a fresh connection (gunicorn's sync workers close after each)."""
-    headers = dict(headers or {})
-    payload = None
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if body is not None:
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers.setdefault("Content-Type", "application/json")
     started = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-    finally:
-        connection.close()
-    return Answer(
-        response.status,
-        {k.lower(): v for k, v in response.getheaders()},
-        data,
-        time.monotonic() - started,
+    status, response_headers, parsed = call(
+        port, method, path, token=token or None, body=body, headers=headers, timeout=timeout
     )
+    seconds = time.monotonic() - started
+    # Lower-cased names; of a repeated header (Set-Cookie) the last one wins.
+    lowered = {name.lower(): value for name, value in response_headers.items()}
+    return Answer(status, lowered, parsed, seconds)
 
 
 @pytest.fixture
@@ -287,15 +214,12 @@ def served(cluster, tmp_path):
         cursor.execute("CREATE DATABASE combine_outage")
     admin.close()
     database_url = f"postgresql://postgres@127.0.0.1:{cluster.port}/combine_outage"
-    _flask(database_url, "db", "upgrade")
-    _flask(database_url, "users", "create", "ops", "--password-stdin", stdin=PASSWORD + "\n")
-    token = _flask(database_url, "tokens", "create", "ops").strip().splitlines()[-1]
-    server = Gunicorn(database_url, tmp_path / "gunicorn.log")
-    try:
-        server.wait_until_up()
+    env = _env(database_url)
+    run_flask(env, "db", "upgrade")
+    run_flask(env, "users", "create", "ops", "--password-stdin", stdin=PASSWORD + "\n")
+    token = run_flask(env, "tokens", "create", "ops").strip().splitlines()[-1]
+    with _gunicorn(database_url, tmp_path / "gunicorn.log") as server:
         yield server, token
-    finally:
-        server.stop()
 
 
 def _assert_unavailable(answer: Answer, what: str) -> None:
@@ -312,7 +236,7 @@ def _sign_in(port: int) -> str:
     """Sign in through the real login form; return the session cookie header value."""
     page = request(port, "GET", "/login")
     cookie = _cookie(page)
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.body).group(1).decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.body).group(1)
     answer = request(
         port,
         "POST",
@@ -520,9 +444,7 @@ def silent_database():
 def test_database_that_never_answers_gives_503_after_the_connect_timeout(silent_database, tmp_path):
     """A database host that accepts TCP but never answers: 503 after libpq's connect_timeout,
     not a request held until gunicorn kills the worker."""
-    server = Gunicorn(silent_database, tmp_path / "gunicorn.log")
-    try:
-        server.wait_until_up()
+    with _gunicorn(silent_database, tmp_path / "gunicorn.log") as server:
         assert request(server.port, "GET", "/healthz").status == 200
         # One request per worker, side by side: each waits out the connect timeout.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -534,6 +456,4 @@ def test_database_that_never_answers_gives_503_after_the_connect_timeout(silent_
             assert answer.headers["content-type"].startswith("application/problem+json"), answer
             assert answer.seconds < MAX_OUTAGE_ANSWER_SECONDS + 2, f"{what}: {answer.seconds:.1f} s"
         log = server.log()
-    finally:
-        server.stop()
     assert "WORKER TIMEOUT" not in log and "Traceback" not in log, log[-4000:]

@@ -2,108 +2,55 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
 
 import pytest
 
 from combine_app.workflows.diff import WorkflowDiff, replay
 from tests.support.databases import create_database, drop_database
+from tests.support.served import call, run_flask, start_gunicorn
 
-from .instance_support import REPO_ROOT, SPD, edited, with_step_added, with_step_field
+from .instance_support import SPD, edited, with_step_added, with_step_field
 
 pytestmark = pytest.mark.server
 
 CLIENTS = 20
-BIN = Path(sys.executable).parent
 PASSWORD = "correct horse battery"
 STARTUP_SECONDS = 30
 
 
+@dataclass
 class Server:
     """A running gunicorn and the token of the user it knows."""
 
-    def __init__(self, base_url: str, token: str):
-        self.base_url = base_url
-        self.token = token
+    port: int
+    token: str
 
-    def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
-        """Send one request; return status, headers and the decoded JSON body (or {})."""
-        data = None if body is None else json.dumps(body).encode()
-        url = self.base_url + "/api/v1" + path
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return response.status, dict(response.headers), _decode(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, dict(error.headers), _decode(error.read())
-
-
-def _decode(raw: bytes) -> dict:
-    return json.loads(raw) if raw else {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _flask(env: dict, *args: str, stdin: str | None = None) -> str:
-    """Run a ``flask --app wsgi`` command; fail the setup with its output when it fails."""
-    result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
-    return result.stdout
-
-
-def _wait_until_healthy(base_url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer /healthz in {STARTUP_SECONDS}s:\n{log.read_text()}")
+    def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, Message, Any]:
+        """Send one /api/v1 request as the user; return status, headers and the parsed body."""
+        return call(
+            self.port,
+            method,
+            "/api/v1" + path,
+            token=self.token,
+            body=body,
+            headers=headers,
+            timeout=60,
+        )
 
 
 @pytest.fixture(scope="module")
 def server(postgres_admin_url, tmp_path_factory):
     """gunicorn with 4 workers on a fresh, migrated PostgreSQL database, alice and her token."""
     database_url = create_database(postgres_admin_url)
-    port = _free_port()
     env = {
         **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "4",
         "COMBINE_ENV": "production",
         "SECRET_KEY": "concurrency-test-secret",
         "DATABASE_URL": database_url,
@@ -111,34 +58,17 @@ def server(postgres_admin_url, tmp_path_factory):
     }
     env.pop("COMBINE_CONFIG_DIR", None)
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    process = None
     try:
-        _flask(env, "db", "upgrade")
-        _flask(env, "users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
-        token = _flask(env, "tokens", "create", "alice").strip().splitlines()[-1]
-        with log.open("w") as log_file:
-            process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(base_url, process, log)
-        yield Server(base_url, token)
+        run_flask(env, "db", "upgrade")
+        run_flask(env, "users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+        token = run_flask(env, "tokens", "create", "alice").strip().splitlines()[-1]
+        with start_gunicorn(env, log, workers=4, startup_seconds=STARTUP_SECONDS) as gunicorn:
+            yield Server(gunicorn.port, token)
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         drop_database(postgres_admin_url, database_url)
 
 
-def all_at_once(requests: list) -> list[tuple[int, dict, dict]]:
+def all_at_once(requests: list) -> list[tuple[int, Message, Any]]:
     """Run the zero-argument callables together, released by one barrier; return their results."""
     barrier = threading.Barrier(len(requests))
 
