@@ -79,11 +79,6 @@ def search_filter(query: Select, search: str | None, include_archived: bool) -> 
     return query
 
 
-def count(query: Select) -> int:
-    """The number of rows a query would return."""
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-
-
 def project_query(user: User, ref: str) -> Select:
     """A SELECT of the project with this UUID or human key among those ``user`` may see."""
     query = visible_projects(user)
