@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, fields, missing, validate
 
 from combine_app.api import MAX_JSON_DEPTH, api
 from combine_app.catalog import validation as pow_rules
+from combine_app.catalog.workbench import ROW_FIELDS
 from combine_app.projects.intake import IntakeRequestSchema
 from combine_app.projects.schemas import (
     ProjectCreateSchema,
@@ -437,19 +438,7 @@ def _components() -> dict:
                         "type": "array",
                         "items": {
                             "type": "object",
-                            "required": [
-                                "workflow_id",
-                                "name",
-                                "description",
-                                "active_version",
-                                "versions",
-                                "pow_class",
-                                "derived_from",
-                                "source_version",
-                                "tags",
-                                "step_count",
-                                "schema_version",
-                            ],
+                            "required": list(ROW_FIELDS),
                             "properties": {
                                 "workflow_id": {"type": "string"},
                                 "name": {"type": "string"},

@@ -6,23 +6,25 @@ from typing import Any
 
 from .loader import PackageLoader
 
+# The columns of a workbench row, as INTERFACE.md lists them; each is a WorkflowInfo attribute.
+ROW_FIELDS = (
+    "workflow_id",
+    "name",
+    "description",
+    "active_version",
+    "versions",
+    "pow_class",
+    "derived_from",
+    "source_version",
+    "tags",
+    "step_count",
+    "schema_version",
+)
+
 
 def workbench_listing(loader: PackageLoader) -> dict[str, Any]:
     """``{"workflows": [...], "total": n}``: one row per POW, versions ascending by semver."""
     rows = [
-        {
-            "workflow_id": info.workflow_id,
-            "name": info.name,
-            "description": info.description,
-            "active_version": info.active_version,
-            "versions": info.versions,
-            "pow_class": info.pow_class,
-            "derived_from": info.derived_from,
-            "source_version": info.source_version,
-            "tags": info.tags,
-            "step_count": info.step_count,
-            "schema_version": info.schema_version,
-        }
-        for info in loader.list_workflows()
+        {field: getattr(info, field) for field in ROW_FIELDS} for info in loader.list_workflows()
     ]
     return {"workflows": rows, "total": len(rows)}

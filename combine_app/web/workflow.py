@@ -93,15 +93,15 @@ def workflow_panel(project: Project) -> dict[str, Any]:
             "workflow_read_only": _read_only_reason(project, None),
         }
     page = _history_page()
-    history = service.get_history(project, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    history = service.history_of(instance, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
     page_count = max(1, -(-history.total // HISTORY_PAGE_SIZE))
     if page > page_count:  # past the end (the history is shorter now): show the last page
         page = page_count
-        history = service.get_history(project, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+        history = service.history_of(instance, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
     return {
         "workflow": instance,
         "workflow_steps": step_views(instance.effective_workflow),
-        "workflow_drift": service.compute_drift(project),
+        "workflow_drift": service.drift_of(instance),
         "workflow_step_count": count_steps(instance.effective_workflow),
         "workflow_history": _history_items(history.entries),
         "workflow_history_total": history.total,
@@ -197,7 +197,7 @@ def workflow_drift(project_id: str):
     context = {
         "project": project,
         "workflow": instance,
-        "drift": service.compute_drift(project),
+        "drift": service.drift_of(instance),
         "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
     }
     if request.args.get("partial") == "1":

@@ -116,8 +116,11 @@ class WorkflowInstanceService:
         return instance
 
     def compute_drift(self, project: Project) -> dict:
-        """How the instance differs from its source now; computed, never stored."""
-        instance = self.get_instance(project)
+        """How the project's instance differs from its source now; computed, never stored."""
+        return self.drift_of(self.get_instance(project))
+
+    def drift_of(self, instance: WorkflowInstance) -> dict:
+        """How ``instance`` differs from its source now (for callers that hold it already)."""
         ref = instance.base_workflow_ref
         try:
             source = self.loader.get_definition(ref["workflow_id"], ref["version"])
@@ -130,8 +133,11 @@ class WorkflowInstanceService:
         return structural.drift(instance.effective_workflow, source, ref, latest)
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
-        """A page of the instance's history, newest first, with the total count."""
-        instance = self.get_instance(project)
+        """A page of the project's instance history, newest first, with the total count."""
+        return self.history_of(self.get_instance(project), limit, offset)
+
+    def history_of(self, instance: WorkflowInstance, limit: int, offset: int) -> HistoryPage:
+        """A page of ``instance``'s history, newest first, with the total count."""
         return HistoryPage(
             self.instances.get_history(instance.id, limit, offset),
             self.instances.count_history(instance.id),
