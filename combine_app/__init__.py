@@ -13,8 +13,11 @@ from combine_app.settings import engine_options, load_settings, normalise_databa
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    from combine_app.web.forms import CombineRequest
+
     # No app-level static folder: its /static route would shadow the pages blueprint's.
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.request_class = CombineRequest
     app.config.update(load_settings(Path(app.instance_path)))
     if config:
         app.config.update(config)

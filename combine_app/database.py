@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, TypeDecorator
@@ -11,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from combine_app.errors import Conflict
+from combine_app.errors import ConcurrentChange, Conflict
 from combine_app.extensions import db
 
 # JSONB on PostgreSQL, JSON text on SQLite.
@@ -49,31 +50,38 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def unit_of_work(view: Callable) -> Callable:
-    """Commit once when the view succeeds; roll back on any exception.
+@contextlib.contextmanager
+def transaction() -> Iterator[None]:
+    """One unit of work: commit when the block succeeds, roll back on any exception.
 
-    Services only add and flush. A unique or foreign-key violation surfacing at commit becomes
-    a 409, never a 500.
+    Services only add and flush. A unique or foreign-key violation (at a flush inside the block
+    or at the commit) becomes a 409 Conflict, never a 500; pages catch it like any AppError and
+    show its message, the API answers it as problem+json.
     """
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict("The change conflicts with the current state; reload and retry.") from (
+            error
+        )
+    except StaleDataError as error:
+        db.session.rollback()
+        raise ConcurrentChange(
+            "Someone else changed this at the same moment; reload and retry."
+        ) from error
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def unit_of_work(view: Callable) -> Callable:
+    """Run a view as one ``transaction()``: every request that writes, API or page."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        try:
-            result = view(*args, **kwargs)
-            db.session.commit()
-        except IntegrityError as error:
-            db.session.rollback()
-            raise Conflict("The change conflicts with the current state; reload and retry.") from (
-                error
-            )
-        except StaleDataError as error:
-            db.session.rollback()
-            raise Conflict("Someone else changed this at the same moment; reload and retry.") from (
-                error
-            )
-        except BaseException:
-            db.session.rollback()
-            raise
-        return result
+        with transaction():
+            return view(*args, **kwargs)
 
     return wrapper

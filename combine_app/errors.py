@@ -70,6 +70,10 @@ class Conflict(AppError):
     status = 409
 
 
+class ConcurrentChange(Conflict):
+    """Another transaction changed the same row between our read and our write."""
+
+
 class PreconditionFailed(AppError):
     """``If-Match`` named a revision that is no longer current."""
 

@@ -1,4 +1,8 @@
-"""Typed errors raised when a workflow cannot be found or its definition cannot be used."""
+"""Typed errors raised when a workflow cannot be found or its definition cannot be used.
+
+``str(error)`` is what a client may read: it never names a file or folder of the server.
+``error.located`` adds the path, for logs and for ``config check`` run by an operator.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ class CatalogError(Exception):
         self.path = path
 
     def __str__(self) -> str:
-        if self.path:
-            return f"{self.path}: {self.reason}"
         return self.reason
+
+    @property
+    def located(self) -> str:
+        """The message with the server path it concerns, for operators only."""
+        return f"{self} ({self.path})" if self.path else str(self)
 
 
 class UnknownWorkflow(CatalogError):
@@ -25,8 +32,7 @@ class UnknownWorkflow(CatalogError):
         self.workflow_id = workflow_id
 
     def __str__(self) -> str:
-        where = f" in {self.path}" if self.path else ""
-        return f"Unknown workflow {self.workflow_id!r:.120}: there is no POW with that id{where}."
+        return f"Unknown workflow {self.workflow_id!r:.120}: there is no POW with that id."
 
 
 class UnknownVersion(CatalogError):
@@ -38,8 +44,7 @@ class UnknownVersion(CatalogError):
         self.version = version
 
     def __str__(self) -> str:
-        where = f" in {self.path}" if self.path else ""
-        return f"Workflow {self.workflow_id!r} has no release {self.version!r:.60}{where}."
+        return f"Workflow {self.workflow_id!r} has no release {self.version!r:.60}."
 
 
 class InvalidDefinition(CatalogError):
@@ -49,4 +54,4 @@ class InvalidDefinition(CatalogError):
         super().__init__(reason, path)
 
     def __str__(self) -> str:
-        return f"Invalid workflow definition {self.path}: {self.reason}"
+        return f"Invalid workflow definition: {self.reason}"

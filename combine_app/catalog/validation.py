@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from typing import Literal
+
+from combine_app.portable_json import MAX_JSON_DEPTH, number_problem, pointer_token, text_problem
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 SEMVER = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
@@ -16,6 +17,9 @@ MAX_DEPTH = 16
 MAX_ERRORS = 50
 # Bounds the JSON-data walk; far above any real definition, far below a hostile one.
 MAX_VALUES = 500_000
+# A definition is sent inside a body one level deep ({"effective_workflow": ...}), so it may
+# nest one level less than a body; deeper, its own GET and PUT round trip would be refused.
+MAX_DEFINITION_DEPTH = MAX_JSON_DEPTH - 1
 
 CONFIG_POW_CLASSES = ("reference", "template")
 RUNTIME_POW_CLASSES = (*CONFIG_POW_CLASSES, "instance")
@@ -247,32 +251,49 @@ def _check_identifier(value: object, pointer: str, label: str, out: _Collector) 
 
 
 def _check_json_data(definition: Mapping, out: _Collector) -> None:
-    """Check every value is plain JSON data, so the definition can be stored and hashed."""
-    stack: list[tuple[str, object]] = [("", definition)]
+    """Check every value is portable JSON data (``combine_app.portable_json``'s rules).
+
+    So a definition can be stored, hashed and sent back unchanged: no NaN, no number beyond
+    2^53 - 1, no NUL or unpaired surrogate in any text or key, at most MAX_DEFINITION_DEPTH
+    levels of nesting (a definition travels one level down inside a request body).
+    """
+    stack: list[tuple[str, object, int]] = [("", definition, 1)]
     seen = 0
     while stack:
-        pointer, value = stack.pop()
+        pointer, value, depth = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
             out.add("", f"more than {MAX_VALUES:,} values; a POW cannot be this large")
             return
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping | list) and depth > MAX_DEFINITION_DEPTH:
+            out.add(
+                pointer,
+                f"nested more than {MAX_DEFINITION_DEPTH} levels deep; a POW cannot be this deep",
+            )
+        elif isinstance(value, Mapping):
             for key, child in value.items():
                 if isinstance(key, str):
-                    stack.append((f"{pointer}/{_escape(key)}", child))
+                    child_pointer = f"{pointer}/{pointer_token(key)}"
+                    problem = text_problem(key)
+                    if problem:
+                        out.add(child_pointer, f"The key {problem}.")
+                    stack.append((child_pointer, child, depth + 1))
                 else:
                     out.add(pointer, f"keys must be strings, found {_show(key)}")
         elif isinstance(value, list):
-            stack.extend((f"{pointer}/{index}", child) for index, child in enumerate(value))
-        elif isinstance(value, float) and not math.isfinite(value):
-            out.add(pointer, f"{value} is not a JSON number")
-        elif value is not None and not isinstance(value, str | int | float):
+            stack.extend(
+                (f"{pointer}/{index}", child, depth + 1) for index, child in enumerate(value)
+            )
+        elif isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                out.add(pointer, f"The text {problem}.")
+        elif isinstance(value, int | float):
+            problem = number_problem(value)
+            if problem:
+                out.add(pointer, problem)
+        elif value is not None:
             out.add(pointer, f"a {type(value).__name__} is not JSON data")
-
-
-def _escape(key: str) -> str:
-    """Escape a mapping key for use in a JSON pointer (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _show(value: object, limit: int = 60) -> str:

@@ -6,9 +6,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from combine_app.catalog.commands import get_loader
-from combine_app.database import unit_of_work
+from combine_app.database import transaction, unit_of_work
 from combine_app.errors import AppError, Conflict
-from combine_app.extensions import db
 from combine_app.projects import intake, overview, service
 from combine_app.projects.models import Project
 from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
@@ -83,10 +82,9 @@ def _intake_from_form(form: dict) -> tuple[Project | None, dict]:
         "workflow_version": version or None,
     }
     try:
-        result = intake.create_from_intake(current_user, request_data, get_loader())
-        db.session.commit()
+        with transaction():
+            result = intake.create_from_intake(current_user, request_data, get_loader())
     except AppError as error:
-        db.session.rollback()
         return None, {"workflow": [error.detail]}
     return result.project, {}
 
@@ -107,8 +105,8 @@ def project(project_id: str):
     if request.method == "POST":
         data, errors = load_form(ProjectPatchSchema())
         if data is not None:
-            service.update_project(project, current_user, data)
-            db.session.commit()
+            with transaction():
+                service.update_project(project, current_user, data)
             flash("Saved.", "success")
             return redirect(url_for("web.project", project_id=project.project_id))
     return render_template(

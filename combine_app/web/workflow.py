@@ -6,22 +6,29 @@ on demand and lets the editor's step controls update the page in place.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
-from sqlalchemy.orm.exc import StaleDataError
 
 from combine_app.catalog.commands import get_loader
 from combine_app.catalog.validation import count_steps, validate_pow
-from combine_app.errors import AppError, NotFound, PreconditionFailed, ValidationFailed
+from combine_app.database import transaction
+from combine_app.errors import (
+    AppError,
+    ConcurrentChange,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from combine_app.extensions import db
+from combine_app.portable_json import MAX_JSON_DEPTH, read_json
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web import workflow_edit as editing
+from combine_app.web.forms import large_form
 from combine_app.web.workflow_view import (
     StepView,
     as_json,
@@ -161,17 +168,15 @@ def workflow_assign(project_id: str):
         return redirect(_panel_url(project))
     try:
         data = CreateWorkflowInstanceSchema().load(submitted)
-        instance = _service().create_instance(
-            project, data["workflow_id"], data["version"], current_user.username
-        )
-        db.session.commit()
+        with transaction():
+            instance = _service().create_instance(
+                project, data["workflow_id"], data["version"], current_user.username
+            )
     except AppError as error:
-        db.session.rollback()
         flash(_message(error), "error")
         return redirect(_panel_url(project))
     except MarshmallowError:
         # Only a hand-made request sends an id or version the picker never offered.
-        db.session.rollback()
         flash("Pick one of the listed workflows and versions.", "error")
         return redirect(_panel_url(project))
     ref = instance.base_workflow_ref
@@ -222,10 +227,9 @@ def workflow_complete(project_id: str):
         flash("Tick “Yes, mark it completed” to confirm.", "error")
         return redirect(_panel_url(project))
     try:
-        _service().complete_instance(project, current_user.username)
-        db.session.commit()
+        with transaction():
+            _service().complete_instance(project, current_user.username)
     except AppError as error:
-        db.session.rollback()
         flash(_message(error), "error")
         return redirect(_panel_url(project))
     flash("The workflow is marked completed.", "success")
@@ -233,6 +237,7 @@ def workflow_complete(project_id: str):
 
 
 @web.route("/projects/<project_id>/workflow/edit", methods=["GET", "POST"])
+@large_form
 @login_required
 def workflow_edit(project_id: str):
     """Edit a working copy of the steps; Save writes it as one change at the loaded revision."""
@@ -247,7 +252,7 @@ def workflow_edit(project_id: str):
     if reason:
         flash(reason, "error")
         return redirect(_panel_url(project))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # Flask answers HEAD with the GET view
         return _render_editor(project, instance, instance.effective_workflow, instance.revision)
     return _edit_post(project, instance, service)
 
@@ -333,12 +338,11 @@ def _save(
     """One full replacement at the revision the page was loaded at, or why it was refused."""
     try:
         before = instance.revision
-        saved = service.update_instance(
-            project, working, current_user.username, expected_revision=revision
-        )
-        db.session.commit()
-    except (PreconditionFailed, StaleDataError):
-        db.session.rollback()
+        with transaction():
+            saved = service.update_instance(
+                project, working, current_user.username, expected_revision=revision
+            )
+    except (PreconditionFailed, ConcurrentChange):
         now = service.get_instance(project).revision
         stale = (
             f"This workflow was changed since you opened it (now revision {now}). Reload to see "
@@ -346,7 +350,6 @@ def _save(
         )
         return _render_editor(project, instance, working, revision, status=409, stale=stale)
     except ValidationFailed as error:
-        db.session.rollback()
         return _render_editor(
             project,
             instance,
@@ -357,7 +360,6 @@ def _save(
             validation_detail=error.detail,
         )
     except AppError as error:
-        db.session.rollback()
         flash(_message(error), "error")
         return redirect(_panel_url(project))
     if saved.revision == before:
@@ -376,8 +378,11 @@ def _posted_revision() -> int:
 
 def _posted_working_copy() -> dict:
     try:
-        working = json.loads(request.form["working_copy"])
-    except (KeyError, ValueError, RecursionError):
+        # The page's own JSON, read by the same I-JSON reader as every field. A field may hold
+        # a value nested up to the reader's limit inside steps, so the whole copy may be
+        # deeper: Save refuses that, next to the field, rather than this reader with a 400.
+        working = read_json(request.form["working_copy"], max_depth=2 * MAX_JSON_DEPTH)
+    except (KeyError, ValueError):
         abort(400)
     if not isinstance(working, dict):
         abort(400)

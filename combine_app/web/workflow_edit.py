@@ -13,6 +13,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from combine_app.catalog.validation import IDENTIFIER, MAX_ID_LENGTH
+from combine_app.portable_json import (
+    TOO_DEEP,
+    NotPortable,
+    TooDeep,
+    read_json,
+    text_problem,
+    text_problems,
+)
 from combine_app.web.workflow_view import nested_steps, ordered_step_fields
 
 Path = tuple[int, ...]
@@ -154,6 +162,9 @@ def add_step(definition: dict[str, Any], fields: Mapping[str, str], place: str) 
     step = {"step_id": step_id}
     for name in NEW_STEP_FIELDS[1:]:
         value = (fields.get(name) or "").strip()
+        problem = text_error(value)
+        if problem:
+            raise EditError(problem, ADD_FORM, name)
         if value:
             step[name] = value
     kind, _, where = place.partition(":")
@@ -193,7 +204,12 @@ def apply_field_edits(
         key = path_key(path)
         for name, _ in ordered_step_fields(step):
             if f"f:{key}:{name}" in form:
-                step[name] = form[f"f:{key}:{name}"]
+                text = form[f"f:{key}:{name}"]
+                problem = text_error(text)
+                if problem:
+                    errors[(key, name)] = problem
+                else:
+                    step[name] = text
             elif f"j:{key}:{name}" in form:
                 try:
                     step[name] = parse_json_field(form[f"j:{key}:{name}"])
@@ -222,20 +238,39 @@ def _add_field(
             step[name] = parse_json_field(raw)
         except EditError as error:
             errors[(key, NEW_FIELD)] = error.message
+    elif text_error(raw) or text_error(name):
+        errors[(key, NEW_FIELD)] = text_error(raw) or text_error(name)
     else:
         step[name] = raw
 
 
 def parse_json_field(text: str) -> Any:
-    """A JSON field's value; EditError naming the line and column when it is not JSON."""
+    """A JSON field's value, read by the API's own I-JSON reader; EditError saying why not.
+
+    The messages are the API's: a number beyond 2^53 - 1, NaN, a duplicate key, a NUL or an
+    unpaired surrogate is refused here with the words a PUT would answer with.
+    """
     try:
-        return json.loads(text)
+        value = read_json(text)
     except json.JSONDecodeError as error:
         raise EditError(
             f"Not valid JSON: {error.msg} at line {error.lineno} column {error.colno}."
         ) from None
-    except RecursionError:
-        raise EditError("Not valid JSON: nested too deeply.") from None
+    except NotPortable as error:
+        raise EditError(str(error)) from None
+    except TooDeep:
+        raise EditError(f"Not valid JSON: {TOO_DEEP}.") from None
+    problems = text_problems(value)
+    if problems:
+        pointer, messages = next(iter(problems.items()))
+        raise EditError(f"At {pointer}: {messages[0]}" if pointer else messages[0])
+    return value
+
+
+def text_error(text: str) -> str | None:
+    """The API's message for text that cannot be stored (NUL, unpaired surrogate), or None."""
+    problem = text_problem(text)
+    return f"The text {problem}." if problem else None
 
 
 def place_options(definition: Mapping[str, Any]) -> list[tuple[str, str]]:

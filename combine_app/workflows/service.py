@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from combine_app.catalog.errors import CatalogError, InvalidDefinition, UnknownVersion
 from combine_app.catalog.loader import PackageLoader
-from combine_app.catalog.validation import validate_pow
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
+from combine_app.workflows.definition_rules import definition_problems
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
 
@@ -45,9 +46,16 @@ class WorkflowInstanceService:
         422 naming the field for an unknown workflow or version.
         """
         self._ensure_editable_project(project)
+        taken = Conflict(f"Project {project.project_id} already has a workflow instance.")
         if self.instances.get_by_project_id(project.id) is not None:
-            raise Conflict(f"Project {project.project_id} already has a workflow instance.")
+            raise taken
         source, version = self._load_source(workflow_id, version)
+        errors = definition_problems(source)
+        if errors:
+            raise ValidationFailed(
+                f"The source workflow {workflow_id!r} cannot be stored as an instance.",
+                {"workflow_id": [message for messages in errors.values() for message in messages]},
+            )
         effective, digest = structural.snapshot(source)
         base_ref = {
             "workflow_id": workflow_id,
@@ -55,7 +63,13 @@ class WorkflowInstanceService:
             "pow_class": source.get("pow_class"),
             "content_hash": digest,
         }
-        instance = self.instances.create(project.id, base_ref, effective)
+        try:
+            # A concurrent request may insert first: the unique index decides, and the loser
+            # hears the same 409 as a later caller would, on pages and in the API alike.
+            with self.session.begin_nested():
+                instance = self.instances.create(project.id, base_ref, effective)
+        except IntegrityError:
+            raise taken from None
         self.instances.add_history(
             instance, "created", {"revision": instance.revision, **base_ref}, changed_by
         )
@@ -91,7 +105,7 @@ class WorkflowInstanceService:
             )
         if instance.status != "active":
             raise Conflict(f"The workflow is {instance.status}; only an active one can be edited.")
-        errors = validate_pow(effective_workflow, source="config")
+        errors = definition_problems(effective_workflow)
         if errors:
             raise ValidationFailed(
                 "effective_workflow is not a valid POW; see errors.",

@@ -176,7 +176,8 @@ def test_a_broken_active_release_raises_invalid_definition(config_copy):
     with pytest.raises(InvalidDefinition) as caught:
         loader.get_definition(SPD)
     assert caught.value.path == str(path)
-    assert str(path) in str(caught.value)
+    assert str(path) in caught.value.located
+    assert str(path) not in str(caught.value)
     assert loader.get_definition(SPD, "1.0.0")["workflow_id"] == SPD
     assert [info.workflow_id for info in loader.list_workflows()] == [LEAN]
 

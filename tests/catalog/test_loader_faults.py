@@ -51,7 +51,8 @@ def test_a_broken_definition_raises_invalid_definition_with_its_path(broken, wor
     with pytest.raises(InvalidDefinition) as caught:
         PackageLoader(config).get_definition(workflow_id)
     assert caught.value.path.startswith(str(config / "workflows" / workflow_id))
-    assert caught.value.path in str(caught.value)
+    assert caught.value.path in caught.value.located
+    assert caught.value.path not in str(caught.value)
 
 
 def test_a_broken_release_of_a_healthy_pow_raises_invalid_definition(broken):

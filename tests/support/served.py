@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -147,3 +148,34 @@ def start_gunicorn(
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def serve_fresh_database(
+    admin_url: str, log_dir: Path, *, workers: int, password: str
+) -> Iterator[tuple[Gunicorn, str]]:
+    """gunicorn on a new, migrated PostgreSQL database with user alice; (server, her token).
+
+    Set up as an operator would: ``db upgrade``, ``users create``, ``tokens create``, then
+    gunicorn in production mode. The database is dropped afterwards.
+    """
+    from tests.support.databases import create_database, drop_database
+
+    database_url = create_database(admin_url)
+    env = {
+        **os.environ,
+        "COMBINE_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": database_url,
+        "SESSION_COOKIE_SECURE": "0",
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("COMBINE_CONFIG_DIR", None)
+    try:
+        run_flask(env, "db", "upgrade")
+        run_flask(env, "users", "create", "alice", "--password-stdin", stdin=password + "\n")
+        token = run_flask(env, "tokens", "create", "alice").strip().splitlines()[-1]
+        with start_gunicorn(env, log_dir / "gunicorn.log", workers=workers) as gunicorn:
+            yield gunicorn, token
+    finally:
+        drop_database(admin_url, database_url)

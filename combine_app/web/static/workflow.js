@@ -91,7 +91,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken, "X-Combine-Partial": "1" },
-      body: new URLSearchParams(data),
+      body: data, // multipart, as the form itself: no percent-encoding of the definition
     })
       .then(function (response) {
         if (response.ok || response.status === 409 || response.status === 422) {
