@@ -153,6 +153,7 @@ MODEL_FREE_MODULES = {
     "combine_app.catalog.loader": REPO_ROOT / "combine_app/catalog/loader.py",
     "combine_app.catalog.errors": REPO_ROOT / "combine_app/catalog/errors.py",
     "combine_app.catalog.validation": REPO_ROOT / "combine_app/catalog/validation.py",
+    "combine_app.portable_json": REPO_ROOT / "combine_app/portable_json.py",
 }
 
 

@@ -21,8 +21,11 @@ ROUNDS = 6
 def served(postgres_admin_url, tmp_path_factory):
     """gunicorn with 2 workers on a migrated database; alice's token."""
     log_dir = tmp_path_factory.mktemp("gunicorn")
-    with serve_fresh_database(postgres_admin_url, log_dir, workers=2, password=PASSWORD) as served:
-        yield served
+    with serve_fresh_database(postgres_admin_url, log_dir, workers=2, password=PASSWORD) as (
+        servers,
+        token,
+    ):
+        yield servers[0], token
 
 
 def test_two_sessions_assigning_at_once_get_one_workflow_and_a_clean_message(served):

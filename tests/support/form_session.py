@@ -12,24 +12,27 @@ from urllib.parse import urlencode
 class FormSession:
     """One browser: its own cookie jar, signing in and posting forms through the real pages."""
 
-    def __init__(self, port: int, *, address: str = "127.0.0.1", timeout: float = 60):
+    def __init__(self, port: int, *, forwarded_for: str | None = None, timeout: float = 60):
         self.port = port
-        self.address = address
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
+        # The client address a trusted proxy reports (the app must run with COMBINE_PROXY_HOPS).
+        self.forwarded_for = forwarded_for
 
     def request(
         self, method: str, path: str, form: dict | None = None, headers: dict | None = None
     ) -> tuple[int, Message, str]:
         """Send one request with the jar's cookies; keep the cookies it sets; no redirects."""
         sent = dict(headers or {})
+        if self.forwarded_for:
+            sent["X-Forwarded-For"] = self.forwarded_for
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         body = None
         if form is not None:
             body = urlencode(form).encode()
             sent["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection(self.address, self.port, timeout=self.timeout)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()

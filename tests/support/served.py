@@ -152,12 +152,19 @@ def start_gunicorn(
 
 @contextlib.contextmanager
 def serve_fresh_database(
-    admin_url: str, log_dir: Path, *, workers: int, password: str
-) -> Iterator[tuple[Gunicorn, str]]:
-    """gunicorn on a new, migrated PostgreSQL database with user alice; (server, her token).
+    admin_url: str,
+    log_dir: Path,
+    *,
+    workers: int,
+    password: str,
+    replicas: int = 1,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[tuple[list[Gunicorn], str]]:
+    """gunicorn replicas on one new, migrated PostgreSQL database with user alice.
 
     Set up as an operator would: ``db upgrade``, ``users create``, ``tokens create``, then
-    gunicorn in production mode. The database is dropped afterwards.
+    ``replicas`` gunicorn arbiters of ``workers`` each in production mode, sharing the database
+    and the secret key. Yields the servers and alice's token; the database is dropped after.
     """
     from tests.support.databases import create_database, drop_database
 
@@ -169,13 +176,20 @@ def serve_fresh_database(
         "DATABASE_URL": database_url,
         "SESSION_COOKIE_SECURE": "0",
         "LOG_LEVEL": "warning",
+        **(settings or {}),
     }
     env.pop("COMBINE_CONFIG_DIR", None)
     try:
         run_flask(env, "db", "upgrade")
         run_flask(env, "users", "create", "alice", "--password-stdin", stdin=password + "\n")
         token = run_flask(env, "tokens", "create", "alice").strip().splitlines()[-1]
-        with start_gunicorn(env, log_dir / "gunicorn.log", workers=workers) as gunicorn:
-            yield gunicorn, token
+        with contextlib.ExitStack() as stack:
+            servers = [
+                stack.enter_context(
+                    start_gunicorn(env, log_dir / f"gunicorn-{index}.log", workers=workers)
+                )
+                for index in range(replicas)
+            ]
+            yield servers, token
     finally:
         drop_database(admin_url, database_url)
