@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from combine_app.extensions import csrf, db, login_manager, migrate
+from combine_app.security_headers import register_security_headers
 from combine_app.settings import engine_options, load_settings, normalise_database_url
 
 
@@ -32,6 +34,11 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.sort_keys = False  # keep definitions in the order their authors wrote them
     configure_logging(app)
+    if app.config.get("PROXY_HOPS"):
+        # Behind that many trusted proxies: the client address (throttling) and the scheme
+        # (HSTS, secure cookies) come from their X-Forwarded-* headers.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -75,6 +82,7 @@ def register_errorhandlers(app: Flask) -> None:
     from combine_app import errors
 
     errors.register_errorhandlers(app)
+    register_security_headers(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -80,6 +80,12 @@ class PreconditionFailed(AppError):
     status = 412
 
 
+class TooManyRequests(AppError):
+    """Too many failed sign-ins; ``Retry-After`` says when to try again."""
+
+    status = 429
+
+
 class UnsupportedMediaType(AppError):
     """The body is not JSON."""
 

@@ -1,6 +1,6 @@
 """Imports every model so the mappers and the migration metadata see all tables."""
 
-from combine_app.auth.models import ApiToken, User
+from combine_app.auth.models import ApiToken, SignInFailure, User, UserSession
 from combine_app.projects.models import Project, ProjectAudit
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 
@@ -8,7 +8,9 @@ __all__ = [
     "ApiToken",
     "Project",
     "ProjectAudit",
+    "SignInFailure",
     "User",
+    "UserSession",
     "WorkflowInstance",
     "WorkflowInstanceHistory",
 ]

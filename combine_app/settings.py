@@ -109,6 +109,10 @@ def load_settings(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _env_flag("SESSION_COOKIE_SECURE", env == "production"),
+        "SIGN_IN_MAX_FAILURES": int(os.environ.get("COMBINE_SIGN_IN_MAX_FAILURES", 10)),
+        "SIGN_IN_WINDOW_SECONDS": int(os.environ.get("COMBINE_SIGN_IN_WINDOW_SECONDS", 15 * 60)),
+        "HSTS_SECONDS": int(os.environ.get("COMBINE_HSTS_SECONDS", 0)),
+        "PROXY_HOPS": int(os.environ.get("COMBINE_PROXY_HOPS", 0)),
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from flask_login import current_user
 
+from combine_app.auth import throttle
 from combine_app.auth.service import user_for_token
 from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from combine_app.extensions import csrf
@@ -36,6 +37,7 @@ def authenticate() -> None:
             )
         user = user_for_token(value)
         if user is None:
+            throttle.count_bad_token(request.remote_addr)  # 429 once the address failed often
             raise Unauthorized(
                 "The API token is not valid.",
                 headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},

@@ -1,4 +1,4 @@
-"""User accounts and their API tokens (only a hash of each token is stored)."""
+"""User accounts, their API tokens and sessions, and failed sign-ins (only hashes are stored)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String, false, func
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -70,3 +70,42 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class SignInFailure(db.Model):
+    """One failed sign-in (password form or API token), counted per user name and per address.
+
+    Only a hash of the user name or address is kept: a failed user name is often a password
+    typed into the wrong field.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("idx_sign_in_failures_scope_key_failed_at", "scope", "key_hash", "failed_at"),
+        Index("idx_sign_in_failures_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
+
+
+class UserSession(db.Model):
+    """A signed-in browser session; the cookie holds a secret whose hash is ``id``.
+
+    Sign-out deletes the row, so the old cookie is refused by every worker from then on.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("idx_user_sessions_user_id", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )

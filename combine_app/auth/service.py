@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
+
+from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from combine_app.auth.models import ApiToken, User, hash_token, new_token_value
 from combine_app.errors import Conflict, ValidationFailed
@@ -51,10 +56,20 @@ def user_for_token(value: str) -> User | None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user when the password matches, else None."""
-    if "\x00" in username:  # no stored name holds NUL, and PostgreSQL refuses it as a parameter
+    """The user when the password matches, else None; as slow for an unknown name as a known.
+
+    An unknown name is checked against a dummy hash of the same method, so the time of the
+    answer does not tell which user names exist.
+    """
+    # No stored name holds NUL, and PostgreSQL refuses it as a parameter.
+    user = None if "\x00" in username else find_user(username)
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD")), password)
         return None
-    user = find_user(username)
-    if user is None or not user.check_password(password):
-        return None
-    return user
+    return user if user.check_password(password) else None
+
+
+@functools.cache
+def _dummy_hash(method: str | None) -> str:
+    """A hash of a random password made with ``method``, made once per process and method."""
+    return generate_password_hash(secrets.token_hex(16), method=method or "scrypt")

@@ -1,15 +1,21 @@
-"""Sign-in pages and the Flask-Login loader."""
+"""Sign-in pages and the Flask-Login loader.
+
+Failed sign-ins are throttled per user name and per client address (``throttle``); each
+sign-in is a session row that Sign out deletes (``sessions``), so a copied cookie dies with it.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from combine_app.auth import service
+from combine_app.auth import service, sessions, throttle
 from combine_app.auth.models import User
-from combine_app.extensions import db, login_manager
+from combine_app.database import transaction
+from combine_app.errors import TooManyRequests
+from combine_app.extensions import login_manager
 
 auth = Blueprint("auth", __name__)
 
@@ -20,11 +26,8 @@ login_manager.session_protection = "strong"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The signed-in user behind a session cookie."""
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
-        return None
+    """The signed-in user behind a session cookie whose session has not been ended."""
+    return sessions.user_of_current_session(user_id)
 
 
 def _safe_next(target: str | None) -> str:
@@ -39,28 +42,52 @@ def _safe_next(target: str | None) -> str:
 
 @auth.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in with username and password."""
+    """Sign in with username and password; 429 with Retry-After once throttled."""
     if current_user.is_authenticated:
         return redirect(url_for("web.projects"))
     error = None
     username = ""
+    status, headers = 200, {}
     if request.method == "POST":
         username = request.form.get("username", "").strip()
+        keys = throttle.keys_for(username, request.remote_addr)
+        try:
+            throttle.refuse_if_throttled(keys)
+        except TooManyRequests as refused:
+            return _login_page(username, refused.detail, refused.status, refused.headers)
         user = service.authenticate(username, request.form.get("password", ""))
-        if user is None:
-            error = "Unknown username or wrong password."
-        else:
-            login_user(user)
+        with transaction():
+            if user is None:
+                throttle.record_failure(keys)
+            else:
+                throttle.forget_user(username)
+                sessions.start(user)
+        if user is not None:
             flash(f"Signed in as {user.username}.", "success")
             return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
-    return render_template("auth/login.html", error=error, username=username), status
+        error, status = "Unknown username or wrong password.", 401
+    return _login_page(username, error, status, headers)
+
+
+def _login_page(username: str, error: str | None, status: int, headers: dict):
+    return render_template("auth/login.html", error=error, username=username), status, headers
 
 
 @auth.post("/logout")
 @login_required
 def logout():
-    """Sign out and forget the session."""
-    logout_user()
+    """Sign out: this session ends here and on every worker; its cookie is worthless."""
+    with transaction():
+        sessions.end()
     flash("Signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@auth.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """Sign out of every browser this user is signed in with (API tokens stay valid)."""
+    with transaction():
+        count = sessions.end_all(current_user._get_current_object())
+    flash(f"Signed out of {count} {'session' if count == 1 else 'sessions'}.", "success")
     return redirect(url_for("auth.login"))
