@@ -23,7 +23,7 @@ from combine_app.errors import (
     ValidationFailed,
 )
 from combine_app.extensions import db
-from combine_app.portable_json import MAX_JSON_DEPTH, read_json
+from combine_app.portable_json import MAX_JSON_DEPTH, read_json, text_problems
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
@@ -384,7 +384,9 @@ def _posted_working_copy() -> dict:
         working = read_json(request.form["working_copy"], max_depth=2 * MAX_JSON_DEPTH)
     except (KeyError, ValueError):
         abort(400)
-    if not isinstance(working, dict):
+    # Every door of the editor refuses NUL and unpaired surrogates, so a copy holding one was
+    # not made by this page (and a surrogate could not even be sent back as HTML).
+    if not isinstance(working, dict) or text_problems(working):
         abort(400)
     return working
 
