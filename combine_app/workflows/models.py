@@ -13,6 +13,16 @@ from combine_app.extensions import db
 from combine_app.projects.models import Project
 
 STATUSES = ("active", "completed", "archived")
+# Every kind of history entry: one per kind of change and per save (README "History").
+CHANGE_TYPES = (
+    "created",
+    "step_added",
+    "step_removed",
+    "step_reordered",
+    "step_modified",
+    "metadata_changed",
+    "status_changed",
+)
 
 
 class WorkflowInstance(db.Model):
