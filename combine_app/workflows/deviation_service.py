@@ -17,7 +17,8 @@ from combine_app.errors import Conflict, NotFound, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows.deviations import AcceptedDeviationRepository, as_acceptance
 from combine_app.workflows.drift_items import acceptance_status
-from combine_app.workflows.models import MAX_REASON_LENGTH, AcceptedDeviation, WorkflowInstance
+from combine_app.workflows.models import REASON_LIMIT, AcceptedDeviation, WorkflowInstance
+from combine_app.workflows.revisions import checkpoint_due, write_checkpoint
 from combine_app.workflows.service import WorkflowInstanceService
 
 ACCEPTED_CHANGE = "deviation_accepted"
@@ -77,8 +78,7 @@ class DeviationService:
         }
         if replaced is not None:
             detail["replaces"] = {name: replaced[name] for name in ("reason", "fingerprint")}
-        self.workflows.instances.add_history(instance, ACCEPTED_CHANGE, detail, accepted_by)
-        self.session.flush()
+        self._record(instance, ACCEPTED_CHANGE, detail, accepted_by, reason)
         return self._described(existing, item)
 
     def withdraw(self, project: Project, key: str, withdrawn_by: str) -> None:
@@ -98,8 +98,7 @@ class DeviationService:
             "accepted_by": acceptance["accepted_by"],
             "accepted_at": acceptance["accepted_at"],
         }
-        self.workflows.instances.add_history(instance, WITHDRAWN_CHANGE, detail, withdrawn_by)
-        self.session.flush()
+        self._record(instance, WITHDRAWN_CHANGE, detail, withdrawn_by, None)
 
     def list(self, project: Project) -> list[dict[str, Any]]:
         """Every acceptance of the project's instance, oldest first, each with its status now."""
@@ -122,6 +121,22 @@ class DeviationService:
             )
         return instance
 
+    def _record(
+        self,
+        instance: WorkflowInstance,
+        change_type: str,
+        detail: dict[str, Any],
+        changed_by: str,
+        reason: str | None,
+    ) -> None:
+        """The history entry of the change, and the checkpoint its revision may be due."""
+        self.workflows.instances.add_history(
+            instance, change_type, detail, changed_by, reason=reason
+        )
+        if checkpoint_due(instance.revision):
+            write_checkpoint(self.session, instance)
+        self.session.flush()
+
     @staticmethod
     def _described(row: AcceptedDeviation, item: dict[str, Any] | None) -> dict[str, Any]:
         acceptance = as_acceptance(row)
@@ -136,8 +151,8 @@ def check_reason(reason: str | None) -> str:
         raise ValidationFailed(
             "Say why this difference is intended.", {"reason": ["A reason is required."]}
         )
-    if len(text) > MAX_REASON_LENGTH:
-        message = f"At most {MAX_REASON_LENGTH:,} characters (this one has {len(text):,})."
+    if len(text) > REASON_LIMIT:
+        message = f"At most {REASON_LIMIT:,} characters (this one has {len(text):,})."
         raise ValidationFailed("The reason is too long.", {"reason": [message]})
     return text
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from combine_app.workflows import diff as structural
 from combine_app.workflows.models import AcceptedDeviation, WorkflowInstance
+from combine_app.workflows.revisions import base_definition
 
 
 class AcceptedDeviationRepository:
@@ -79,13 +80,24 @@ def accepted_map(rows: Iterable[AcceptedDeviation]) -> dict[str, dict[str, Any]]
 
 
 def known_base(
-    instance: WorkflowInstance, source: Mapping[str, Any] | None
+    session: Session, instance: WorkflowInstance, source: Mapping[str, Any] | None
 ) -> Mapping[str, Any] | None:
     """The definition the instance started from, where it can be known for certain; else None.
 
-    A source that still hashes to the recorded ``content_hash`` is exactly what was snapshotted.
+    That is the base snapshot (the revision-1 checkpoint), or else a source that still hashes to
+    the recorded ``content_hash``: exactly what was snapshotted.
     """
-    recorded = instance.base_workflow_ref.get("content_hash")
+    kept = base_definition(session, instance)
+    if kept is not None:
+        return kept
+    return unchanged_source(instance.base_workflow_ref, source)
+
+
+def unchanged_source(
+    base_ref: Mapping[str, Any], source: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The source when it still hashes to what was snapshotted (then it is the base), else None."""
+    recorded = base_ref.get("content_hash")
     if source is not None and recorded is not None and structural.content_hash(source) == recorded:
         return source
     return None

@@ -75,6 +75,7 @@ class WorkflowInstanceRepository:
         changed_by: str | None,
         *,
         position: int = 0,
+        reason: str | None = None,
     ) -> WorkflowInstanceHistory:
         """Append one history entry for the instance's current revision."""
         entry = WorkflowInstanceHistory(
@@ -85,6 +86,7 @@ class WorkflowInstanceRepository:
             changed_by=changed_by,
             revision=instance.revision,
             position=position,
+            reason=reason,
         )
         self.session.add(entry)
         return entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from combine_app.schemas import PageArgs, StrictSchema, Trimmed
-from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH, MAX_REASON_LENGTH
+from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH, REASON_LIMIT
 
 IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
 SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
@@ -59,7 +59,7 @@ class AcceptDeviationSchema(StrictSchema):
     key = fields.String(
         required=True, validate=validate.Length(min=1, max=MAX_DEVIATION_KEY_LENGTH)
     )
-    reason = Trimmed(required=True, validate=validate.Length(min=1, max=MAX_REASON_LENGTH))
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
 
 
 class AcceptedDeviationSchema(StrictSchema):

@@ -20,6 +20,7 @@ from combine_app.workflows.deviations import AcceptedDeviationRepository, accept
 from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
+from combine_app.workflows.revisions import checkpoint_due, write_checkpoint
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class WorkflowInstanceService:
         self.instances.add_history(
             instance, "created", {"revision": instance.revision, **base_ref}, changed_by
         )
+        write_checkpoint(self.session, instance)  # the base snapshot, in the same transaction
         self.session.flush()
         return instance
 
@@ -78,6 +80,7 @@ class WorkflowInstanceService:
         changed_by: str,
         *,
         expected_revision: int | None = None,
+        reason: str | None = None,
     ) -> WorkflowInstance:
         """Replace the effective workflow; write one history entry per kind of change.
 
@@ -113,7 +116,10 @@ class WorkflowInstanceService:
         for position, (change_type, detail) in enumerate(
             structural.history_changes(changes, instance.revision)
         ):
-            self.instances.add_history(instance, change_type, detail, changed_by, position=position)
+            self.instances.add_history(
+                instance, change_type, detail, changed_by, position=position, reason=reason
+            )
+        self._keep_checkpoint_if_due(instance)
         self.session.flush()
         return instance
 
@@ -138,7 +144,7 @@ class WorkflowInstanceService:
             source,
             ref,
             latest,
-            known_base(instance, source),
+            known_base(self.session, instance, source),
             accepted,
         )
 
@@ -153,7 +159,9 @@ class WorkflowInstanceService:
             self.instances.count_history(instance.id),
         )
 
-    def complete_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+    def complete_instance(
+        self, project: Project, changed_by: str, reason: str | None = None
+    ) -> WorkflowInstance:
         """``active`` to ``completed``; 409 from any other status."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
@@ -161,18 +169,20 @@ class WorkflowInstanceService:
             raise Conflict(
                 f"Only an active workflow can be completed; this one is {instance.status}."
             )
-        return self._change_status(instance, "completed", changed_by)
+        return self._change_status(instance, "completed", changed_by, reason)
 
-    def archive_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+    def archive_instance(
+        self, project: Project, changed_by: str, reason: str | None = None
+    ) -> WorkflowInstance:
         """Any status to ``archived``; 409 when already archived."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
         if instance.status == "archived":
             raise Conflict("The workflow is already archived.")
-        return self._change_status(instance, "archived", changed_by)
+        return self._change_status(instance, "archived", changed_by, reason)
 
     def _change_status(
-        self, instance: WorkflowInstance, status: str, changed_by: str
+        self, instance: WorkflowInstance, status: str, changed_by: str, reason: str | None
     ) -> WorkflowInstance:
         previous = instance.status
         self.instances.update_status(instance, status)
@@ -181,9 +191,16 @@ class WorkflowInstanceService:
             "status_changed",
             {"revision": instance.revision, "from": previous, "to": status},
             changed_by,
+            reason=reason,
         )
+        self._keep_checkpoint_if_due(instance)
         self.session.flush()
         return instance
+
+    def _keep_checkpoint_if_due(self, instance: WorkflowInstance) -> None:
+        """Keep the full definition every CHECKPOINT_EVERY revisions (reads replay fewer)."""
+        if checkpoint_due(instance.revision):
+            write_checkpoint(self.session, instance)
 
     def _load_source(self, workflow_id: str, version: str | None) -> tuple[dict, str]:
         """The source POW and its resolved version, or 422 naming the field at fault."""

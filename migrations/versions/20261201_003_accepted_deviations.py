@@ -1,7 +1,7 @@
 """Add workflow_accepted_deviations: differences from the source accepted on purpose (issue 13).
 
 Revision ID: 20261201_003
-Revises: 20260204_001
+Revises: 20261201_002
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261201_003"
-down_revision = "20260204_001"
+down_revision = "20261201_002"
 branch_labels = None
 depends_on = None
 

@@ -142,9 +142,9 @@ def test_an_in_place_edit_of_the_source_re_flags_an_accepted_item(
     assert after["source_changed"] is True
     prompt = item(after)
     assert prompt["explained"] is False and prompt["acceptance"]["status"] == "changed_since"
-    # Without the base snapshot (issue 12) the edited source cannot be told from the base.
-    role = item(after, "step_modified:product_discovery:role")
-    assert role["origin"] in {"source", "unknown"}
+    # The base snapshot tells the governance team's edit from the project's.
+    assert item(after, "step_modified:product_discovery:role")["origin"] == "source"
+    assert prompt["origin"] == "both"
     assert after["unexplained_count"] == 2
 
 
