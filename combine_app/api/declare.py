@@ -97,8 +97,9 @@ class ApiBlueprint(Blueprint):
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
         """Register the route, remembering its rule for the problem statuses it implies."""
-        if "<project_id>" in rule and options.get("parameters") is None:
-            options["parameters"] = [dict(PROJECT_ID_PARAMETER)]
+        parameters = list(options.get("parameters") or ())
+        if "<project_id>" in rule and not any(p.get("name") == "project_id" for p in parameters):
+            options["parameters"] = [dict(PROJECT_ID_PARAMETER), *parameters]
         super().add_url_rule(rule, endpoint, view_func, **options)
         endpoint = self._endpoints[-1]
         for method, doc in self._docs[endpoint].items():

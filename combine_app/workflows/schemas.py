@@ -17,7 +17,13 @@ from combine_app.schemas import (
     StrictSchema,
     Trimmed,
 )
-from combine_app.workflows.models import CHANGE_TYPES, STATUSES
+from combine_app.workflows import drift_items
+from combine_app.workflows.models import (
+    CHANGE_TYPES,
+    MAX_DEVIATION_KEY_LENGTH,
+    REASON_LIMIT,
+    STATUSES,
+)
 
 IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
 SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
@@ -172,3 +178,61 @@ class DriftResponseSchema(ResponseSchema):
     source_available = fields.Boolean()
     source_changed = fields.Boolean()
     latest_version = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(lambda: DriftItemSchema()))
+    unexplained_count = fields.Integer(validate=validate.Range(min=0))
+    is_drifted_unexplained = fields.Boolean()
+
+
+class AcceptDeviationSchema(StrictSchema):
+    """Body of ``POST /projects/{id}/workflow/deviations``: the drift item's key and why."""
+
+    key = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_DEVIATION_KEY_LENGTH)
+    )
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
+
+
+class AcceptedDeviationSchema(ResponseSchema):
+    """An accepted deviation, with what it is to the current drift (``status``)."""
+
+    key = fields.String()
+    kind = fields.String(validate=validate.OneOf(drift_items.KINDS))
+    reason = fields.String()
+    fingerprint = fields.String()
+    accepted_by = fields.String(allow_none=True)
+    accepted_at = fields.String(metadata={"format": "date-time"})
+    revision = fields.Integer(validate=validate.Range(min=1))
+    status = fields.String(
+        validate=validate.OneOf(
+            (drift_items.ACCEPTED, drift_items.CHANGED_SINCE, drift_items.NOT_A_DIFFERENCE)
+        )
+    )
+
+
+class AcceptedDeviationListSchema(ResponseSchema):
+    """Every accepted deviation of an instance, oldest first."""
+
+    deviations = fields.List(fields.Nested(AcceptedDeviationSchema))
+    total = fields.Integer(validate=validate.Range(min=0))
+
+
+class DriftItemSchema(ResponseSchema):
+    """One difference between the source and the instance.
+
+    ``source`` and ``instance`` hold each side's value (field kinds; ``change`` tells a missing
+    field from null) or place (step kinds; null on the side where the step is not).
+    """
+
+    key = fields.String(validate=validate.Length(min=1))
+    kind = fields.String(validate=validate.OneOf(drift_items.KINDS))
+    step_id = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    change = fields.String(
+        allow_none=True, validate=validate.OneOf(("added", "removed", "changed"))
+    )
+    source = fields.Raw(allow_none=True)
+    instance = fields.Raw(allow_none=True)
+    origin = fields.String(validate=validate.OneOf(drift_items.ORIGINS))
+    fingerprint = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+    explained = fields.Boolean()
+    acceptance = fields.Nested(AcceptedDeviationSchema, allow_none=True)
