@@ -13,6 +13,9 @@ from combine_app.extensions import db
 from combine_app.projects.models import Project
 
 STATUSES = ("active", "completed", "archived")
+REASON_LIMIT = 1000
+# The longest drift item key that can be accepted as a deviation.
+MAX_DEVIATION_KEY_LENGTH = 1000
 
 
 class WorkflowInstance(db.Model):
@@ -54,6 +57,8 @@ class WorkflowInstanceHistory(db.Model):
     __table_args__ = (
         Index("idx_workflow_instance_history_instance_id", "instance_id"),
         Index("idx_workflow_instance_history_changed_at", "changed_at"),
+        # Reading a revision fetches the entries of a range of revisions of one instance.
+        Index("idx_workflow_instance_history_instance_revision", "instance_id", "revision"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -70,3 +75,51 @@ class WorkflowInstanceHistory(db.Model):
     # entries written in one transaction share changed_at, so these give the order.
     revision: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Why the change was made, as its author said (the same text on every entry of one change).
+    reason: Mapped[str | None] = mapped_column(String(REASON_LIMIT))
+
+
+class WorkflowInstanceCheckpoint(db.Model):
+    """The full definition of an instance as it stood after one revision.
+
+    Revision 1 is the base snapshot: what the instance started from, kept even after the source
+    file is edited in place or deleted. Later checkpoints (every ``CHECKPOINT_EVERY`` revisions)
+    bound the number of saves replayed to read any revision.
+    """
+
+    __tablename__ = "workflow_instance_checkpoints"
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition: Mapped[dict] = mapped_column(JSONDocument)
+    content_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
+
+
+class AcceptedDeviation(db.Model):
+    """A difference from the source that someone accepted on purpose, with why.
+
+    One row per instance and drift item key; withdrawing deletes the row (the history keeps both
+    events). The fingerprint is that of the item when it was accepted: when it no longer
+    matches, the item is unexplained again.
+    """
+
+    __tablename__ = "workflow_accepted_deviations"
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(MAX_DEVIATION_KEY_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(String(REASON_LIMIT))
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
+    # The instance revision the acceptance produced.
+    revision: Mapped[int] = mapped_column(Integer)

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from combine_app.database import utcnow
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 
 
@@ -59,6 +60,13 @@ class WorkflowInstanceRepository:
         self.session.flush()
         return instance
 
+    def touch(self, instance: WorkflowInstance) -> WorkflowInstance:
+        """Record a change that leaves definition and status alone (an accepted deviation):
+        the flush checks and bumps ``revision``."""
+        instance.updated_at = utcnow()
+        self.session.flush()
+        return instance
+
     def add_history(
         self,
         instance: WorkflowInstance,
@@ -67,6 +75,7 @@ class WorkflowInstanceRepository:
         changed_by: str | None,
         *,
         position: int = 0,
+        reason: str | None = None,
     ) -> WorkflowInstanceHistory:
         """Append one history entry for the instance's current revision."""
         entry = WorkflowInstanceHistory(
@@ -77,6 +86,7 @@ class WorkflowInstanceRepository:
             changed_by=changed_by,
             revision=instance.revision,
             position=position,
+            reason=reason,
         )
         self.session.add(entry)
         return entry

@@ -16,8 +16,11 @@ from combine_app.catalog.validation import validate_pow
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
+from combine_app.workflows.deviations import AcceptedDeviationRepository, accepted_map, known_base
+from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
+from combine_app.workflows.revisions import checkpoint_due, write_checkpoint
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class WorkflowInstanceService:
         self.instances.add_history(
             instance, "created", {"revision": instance.revision, **base_ref}, changed_by
         )
+        write_checkpoint(self.session, instance)  # the base snapshot, in the same transaction
         self.session.flush()
         return instance
 
@@ -76,6 +80,7 @@ class WorkflowInstanceService:
         changed_by: str,
         *,
         expected_revision: int | None = None,
+        reason: str | None = None,
     ) -> WorkflowInstance:
         """Replace the effective workflow; write one history entry per kind of change.
 
@@ -111,7 +116,10 @@ class WorkflowInstanceService:
         for position, (change_type, detail) in enumerate(
             structural.history_changes(changes, instance.revision)
         ):
-            self.instances.add_history(instance, change_type, detail, changed_by, position=position)
+            self.instances.add_history(
+                instance, change_type, detail, changed_by, position=position, reason=reason
+            )
+        self._keep_checkpoint_if_due(instance)
         self.session.flush()
         return instance
 
@@ -120,7 +128,7 @@ class WorkflowInstanceService:
         return self.drift_of(self.get_instance(project))
 
     def drift_of(self, instance: WorkflowInstance) -> dict:
-        """How ``instance`` differs from its source now (for callers that hold it already)."""
+        """How ``instance`` differs from its source now, item by item, with its acceptances."""
         ref = instance.base_workflow_ref
         try:
             source = self.loader.get_definition(ref["workflow_id"], ref["version"])
@@ -130,7 +138,15 @@ class WorkflowInstanceService:
             latest = self.loader.active_version(ref["workflow_id"])
         except CatalogError:
             latest = None
-        return structural.drift(instance.effective_workflow, source, ref, latest)
+        accepted = accepted_map(AcceptedDeviationRepository(self.session).for_instance(instance.id))
+        return explained_drift(
+            instance.effective_workflow,
+            source,
+            ref,
+            latest,
+            known_base(self.session, instance, source),
+            accepted,
+        )
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
         """A page of the project's instance history, newest first, with the total count."""
@@ -143,7 +159,9 @@ class WorkflowInstanceService:
             self.instances.count_history(instance.id),
         )
 
-    def complete_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+    def complete_instance(
+        self, project: Project, changed_by: str, reason: str | None = None
+    ) -> WorkflowInstance:
         """``active`` to ``completed``; 409 from any other status."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
@@ -151,18 +169,20 @@ class WorkflowInstanceService:
             raise Conflict(
                 f"Only an active workflow can be completed; this one is {instance.status}."
             )
-        return self._change_status(instance, "completed", changed_by)
+        return self._change_status(instance, "completed", changed_by, reason)
 
-    def archive_instance(self, project: Project, changed_by: str) -> WorkflowInstance:
+    def archive_instance(
+        self, project: Project, changed_by: str, reason: str | None = None
+    ) -> WorkflowInstance:
         """Any status to ``archived``; 409 when already archived."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
         if instance.status == "archived":
             raise Conflict("The workflow is already archived.")
-        return self._change_status(instance, "archived", changed_by)
+        return self._change_status(instance, "archived", changed_by, reason)
 
     def _change_status(
-        self, instance: WorkflowInstance, status: str, changed_by: str
+        self, instance: WorkflowInstance, status: str, changed_by: str, reason: str | None
     ) -> WorkflowInstance:
         previous = instance.status
         self.instances.update_status(instance, status)
@@ -171,9 +191,16 @@ class WorkflowInstanceService:
             "status_changed",
             {"revision": instance.revision, "from": previous, "to": status},
             changed_by,
+            reason=reason,
         )
+        self._keep_checkpoint_if_due(instance)
         self.session.flush()
         return instance
+
+    def _keep_checkpoint_if_due(self, instance: WorkflowInstance) -> None:
+        """Keep the full definition every CHECKPOINT_EVERY revisions (reads replay fewer)."""
+        if checkpoint_due(instance.revision):
+            write_checkpoint(self.session, instance)
 
     def _load_source(self, workflow_id: str, version: str | None) -> tuple[dict, str]:
         """The source POW and its resolved version, or 422 naming the field at fault."""
