@@ -1,10 +1,14 @@
-"""The JSON API blueprint under ``/api/v1``: who is asking, and how bodies are read."""
+"""The JSON API blueprint under ``/api/v1``: who is asking, and how bodies are read.
+
+Routes are declared on ``api`` with flask-smorest's decorators; see ``declare.py``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import g, request
 from flask_login import current_user
 
+from combine_app.api.declare import ApiBlueprint
 from combine_app.auth import throttle
 from combine_app.auth.service import user_for_token
 from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
@@ -17,7 +21,7 @@ from combine_app.portable_json import (
     text_problems,
 )
 
-api = Blueprint("api", __name__, url_prefix="/api/v1")
+api = ApiBlueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -88,4 +92,4 @@ def json_body() -> dict:
 _TOO_DEEP = f"The body is nested too deeply to read (the limit is {MAX_JSON_DEPTH} levels)."
 
 
-from combine_app.api import openapi, projects, workbench, workflow  # noqa: E402,F401  (routes register on import)
+from combine_app.api import deviations, openapi, projects, workbench, workflow  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,111 @@
+"""Accepted deviations as data: reading and writing them, and the base an instance started from.
+
+Kept apart from the service so that the drift computation (in the service) and the deviation
+rules (deviation_service.py) can both use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from combine_app.workflows import diff as structural
+from combine_app.workflows.models import (
+    AcceptedDeviation,
+    WorkflowInstance,
+    WorkflowInstanceCheckpoint,
+)
+from combine_app.workflows.revisions import BASE_REVISION
+
+
+class AcceptedDeviationRepository:
+    """Reads and writes accepted deviations in the caller's session; never commits."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def for_instance(self, instance_id: uuid.UUID) -> list[AcceptedDeviation]:
+        """The instance's acceptances, oldest first."""
+        return list(
+            self.session.scalars(
+                select(AcceptedDeviation)
+                .where(AcceptedDeviation.instance_id == instance_id)
+                .order_by(AcceptedDeviation.accepted_at, AcceptedDeviation.key)
+            )
+        )
+
+    def for_instances(self, instance_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict]:
+        """Acceptances of many instances in one query: for each, its acceptances by key."""
+        ids = list(instance_ids)
+        found: dict[uuid.UUID, dict] = {instance_id: {} for instance_id in ids}
+        if not ids:
+            return found
+        rows = self.session.scalars(
+            select(AcceptedDeviation).where(AcceptedDeviation.instance_id.in_(ids))
+        )
+        for row in rows:
+            found[row.instance_id][row.key] = as_acceptance(row)
+        return found
+
+    def get(self, instance_id: uuid.UUID, key: str) -> AcceptedDeviation | None:
+        """The acceptance of one key, if any."""
+        return self.session.get(AcceptedDeviation, (instance_id, key))
+
+    def add(self, deviation: AcceptedDeviation) -> AcceptedDeviation:
+        """Insert a new acceptance."""
+        self.session.add(deviation)
+        return deviation
+
+    def delete(self, deviation: AcceptedDeviation) -> None:
+        """Remove an acceptance (withdrawn)."""
+        self.session.delete(deviation)
+
+
+def as_acceptance(row: AcceptedDeviation) -> dict[str, Any]:
+    """An acceptance as the pure layer and the API see it (accepted_at as ISO 8601 text)."""
+    return {
+        "key": row.key,
+        "kind": row.kind,
+        "reason": row.reason,
+        "fingerprint": row.fingerprint,
+        "accepted_by": row.accepted_by,
+        "accepted_at": row.accepted_at.isoformat(),
+        "revision": row.revision,
+    }
+
+
+def base_definitions(
+    session: Session, instances: Iterable[WorkflowInstance]
+) -> dict[uuid.UUID, dict | None]:
+    """``revisions.base_definition`` of many instances in one query: each base snapshot, or None
+    where it is missing or does not hash to the recorded ``content_hash`` (never a guess)."""
+    by_id = {instance.id: instance for instance in instances}
+    found: dict[uuid.UUID, dict | None] = dict.fromkeys(by_id)
+    if not by_id:
+        return found
+    checkpoints = session.scalars(
+        select(WorkflowInstanceCheckpoint).where(
+            WorkflowInstanceCheckpoint.instance_id.in_(list(by_id)),
+            WorkflowInstanceCheckpoint.revision == BASE_REVISION,
+        )
+    )
+    for checkpoint in checkpoints:
+        recorded = by_id[checkpoint.instance_id].base_workflow_ref.get("content_hash")
+        copied, digest = structural.snapshot(checkpoint.definition)
+        if recorded is None or digest == recorded:
+            found[checkpoint.instance_id] = copied
+    return found
+
+
+def unchanged_source(
+    base_ref: Mapping[str, Any], source: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The source when it still hashes to what was snapshotted (then it is the base), else None."""
+    recorded = base_ref.get("content_hash")
+    if source is not None and recorded is not None and structural.content_hash(source) == recorded:
+        return source
+    return None
