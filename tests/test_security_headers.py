@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from combine_app.security_headers import CONTENT_SECURITY_POLICY
@@ -12,12 +14,13 @@ SPD = "software_product_development"
 
 def concrete_paths(app, key: str) -> list[tuple[str, str]]:
     """One (method, URL) per method of every route, with real values for its arguments."""
-    values = {"project_id": key, "filename": "style.css"}
+    values = {"project_id": key, "filename": "style.css", "name": "swagger-ui.css"}
     paths = []
     for rule in app.url_map.iter_rules():
         url = rule.rule
         for name in rule.arguments:
-            url = url.replace(f"<{name}>", values[name]).replace(f"<path:{name}>", values[name])
+            value = values.get(name, "x")
+            url = re.sub(rf"<(?:[^:>]+:)?{name}>", value, url)
         paths.extend((method, url) for method in sorted(rule.methods - {"OPTIONS"}))
     return paths
 
