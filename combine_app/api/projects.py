@@ -29,10 +29,12 @@ TAGS = ["projects"]
 @api.response(200, ProjectListSchema, description="One page of projects.")
 def list_projects(args: dict):
     """Projects the caller may see, newest first, with their workflow status."""
-    query = service.search_filter(
-        service.visible_projects(g.user), args["search"], args["include_archived"]
-    )
-    rows, total = overview.page(query, args["offset"], args["limit"])
+
+    def narrow(query):
+        visible = query.where(service.visible_to(g.user.id, g.user.is_admin))
+        return service.search_filter(visible, args["search"], args["include_archived"])
+
+    rows, total = overview.list_rows(narrow, args["offset"], args["limit"])
     return {"projects": rows, "total": total, "offset": args["offset"], "limit": args["limit"]}
 
 

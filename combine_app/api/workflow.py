@@ -7,6 +7,7 @@ import re
 from flask import g, request
 
 from combine_app.api import api
+from combine_app.api.reads import project_instance, reads_caller
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import PreconditionFailed
@@ -51,8 +52,8 @@ def _service() -> WorkflowInstanceService:
     return WorkflowInstanceService(db.session, get_loader())
 
 
-def etag(instance: WorkflowInstance) -> str:
-    """A strong ETag naming the instance and its revision."""
+def etag(instance) -> str:
+    """A strong ETag naming the instance (an object or a row) and its revision."""
     return f'"{instance.id}:{instance.revision}"'
 
 
@@ -103,18 +104,12 @@ def create_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow", tags=TAGS)
+@reads_caller
 @_instance_answer("The workflow instance.")
 def get_workflow(project_id: str):
     """The project's workflow instance; 404 if it has none."""
-    row = db.session.execute(
-        projects.project_query(g.user, project_id)
-        .join(WorkflowInstance, WorkflowInstance.project_id == projects.Project.id)
-        .add_columns(WorkflowInstance)
-    ).first()
-    if row is None:  # tell "no such project" from "no workflow yet", as the other routes do
-        project = projects.get_project(g.user, project_id)
-        return _with_etag(_service().get_instance(project))
-    return _with_etag(row[1])
+    row = project_instance(project_id).row
+    return row, 200, {"ETag": etag(row)}
 
 
 @api.put("/projects/<project_id>/workflow", tags=TAGS)
@@ -138,20 +133,21 @@ def put_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow/drift", tags=TAGS)
+@reads_caller
 @api.response(200, DriftResponseSchema, description="The drift, computed now.")
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
-    return _service().compute_drift(projects.get_project(g.user, project_id))
+    return _service().drift_of(project_instance(project_id).instance())
 
 
 @api.get("/projects/<project_id>/workflow/history", tags=TAGS)
+@reads_caller
 @api.arguments(HistoryArgs, location="query")
 @api.response(200, HistoryPageSchema, description="One page of history entries.")
 def get_history(args: dict, project_id: str):
     """The instance's history, newest first."""
-    page = _service().get_history(
-        projects.get_project(g.user, project_id), args["limit"], args["offset"]
-    )
+    instance = project_instance(project_id).instance()
+    page = _service().history_of(instance, args["limit"], args["offset"])
     return {
         "entries": page.entries,
         "total": page.total,

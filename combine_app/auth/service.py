@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from combine_app.auth.models import ApiToken, User, hash_token, new_token_value
+from combine_app.database import as_loaded
 from combine_app.errors import Conflict, ValidationFailed
 from combine_app.extensions import db
 
@@ -66,17 +65,9 @@ def user_for_token(value: str) -> User | None:
 def known_user(user_id: int, username: str, is_admin: bool) -> User:
     """The User the database has just named, placed in the session without reading it again.
 
-    The object is persistent and clean, as if loaded: its other columns load when first used,
-    and relationships to it (a project's owner) resolve from the session's identity map.
+    Its other columns load when first used; a project's owner resolves to it without a query.
     """
-    session = db.session()
-    existing = session.identity_map.get(identity_key(User, user_id))
-    if existing is not None:
-        return existing
-    user = User(id=user_id, username=username, is_admin=is_admin)
-    make_transient_to_detached(user)
-    session.add(user)
-    return user
+    return as_loaded(User, {"id": user_id, "username": username, "is_admin": is_admin})
 
 
 def authenticate(username: str, password: str) -> User | None:
