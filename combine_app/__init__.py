@@ -80,10 +80,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """``users``, ``tokens`` and ``config`` command groups."""
+    """``users``, ``tokens``, ``config`` and ``workflow`` command groups."""
     from combine_app.auth.commands import tokens_cli, users_cli
     from combine_app.catalog.commands import config_cli
+    from combine_app.workflows.commands import workflow_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(config_cli)
+    app.cli.add_command(workflow_cli)
