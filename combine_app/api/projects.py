@@ -30,11 +30,9 @@ TAGS = ["projects"]
 def list_projects(args: dict):
     """Projects the caller may see, newest first, with their workflow status."""
 
-    def narrow(query):
-        visible = query.where(service.visible_to(g.user.id, g.user.is_admin))
-        return service.search_filter(visible, args["search"], args["include_archived"])
-
-    rows, total = overview.list_rows(narrow, args["offset"], args["limit"])
+    rows, total = overview.list_rows(
+        g.user, args["search"], args["include_archived"], args["offset"], args["limit"]
+    )
     return {"projects": rows, "total": total, "offset": args["offset"], "limit": args["limit"]}
 
 

@@ -85,13 +85,32 @@ def _statement(by_token: bool, ref_column: str):
     )
 
 
-def project_instance(project_ref: str) -> ProjectInstance:
-    """The caller's project named by ``project_ref`` and its instance; 401 or 404 otherwise.
+@functools.cache
+def _project_statement(by_token: bool, ref_column: str):
+    """The caller and the named project as an ORM entity (for the services), built once."""
+    if by_token:
+        source = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
+        caller = _tokens.c.token_hash == bindparam("token_hash")
+    else:
+        source = _users
+        caller = _users.c.id == bindparam("user_id")
+    named = (getattr(Project, ref_column) == bindparam("ref")) & projects.visible_to(
+        _users.c.id, _users.c.is_admin
+    )
+    return (
+        select(
+            _users.c.id.label("caller_id"),
+            _users.c.username.label("caller_username"),
+            _users.c.is_admin.label("caller_is_admin"),
+            Project,
+        )
+        .select_from(source)
+        .outerjoin(Project, named)
+        .where(caller)
+    )
 
-    Sets ``g.user`` when the caller came with a bearer token not read yet.
-    """
-    from combine_app.api import refuse_token  # the package imports this module's users first
 
+def _caller_params(project_ref: str) -> tuple[bool, str, dict]:
     parsed = projects.parse_ref(project_ref)
     token_hash = g.get("token_hash")
     params: dict = {"ref": parsed[1] if parsed else None}
@@ -99,12 +118,37 @@ def project_instance(project_ref: str) -> ProjectInstance:
         params["token_hash"] = token_hash
     else:
         params["user_id"] = g.user.id
-    statement = _statement(token_hash is not None, parsed[0] if parsed else "project_id")
-    row = db.session.connection().execute(statement, params).first()
+    return token_hash is not None, parsed[0] if parsed else "project_id", params
+
+
+def _settle_caller(row, by_token: bool) -> None:
+    """401 when no row came back; else the caller read from a token becomes ``g.user``."""
+    from combine_app.api import refuse_token  # the package imports this module's users first
+
     if row is None:
         refuse_token()
-    if token_hash is not None:
+    if by_token:
         g.user = known_user(row.caller_id, row.caller_username, row.caller_is_admin)
+
+
+def project(project_ref: str) -> Project:
+    """The caller's project named by ``project_ref`` (an ORM object); 401 or 404 otherwise."""
+    by_token, column, params = _caller_params(project_ref)
+    row = db.session.execute(_project_statement(by_token, column), params).first()
+    _settle_caller(row, by_token)
+    if row.Project is None:
+        raise NotFound(f"No project {project_ref!r}.")
+    return row.Project
+
+
+def project_instance(project_ref: str) -> ProjectInstance:
+    """The caller's project named by ``project_ref`` and its instance; 401 or 404 otherwise.
+
+    Sets ``g.user`` when the caller came with a bearer token not read yet.
+    """
+    by_token, column, params = _caller_params(project_ref)
+    row = db.session.connection().execute(_statement(by_token, column), params).first()
+    _settle_caller(row, by_token)
     if row.project_uuid is None:
         raise NotFound(f"No project {project_ref!r}.")
     if row.id is None:

@@ -6,7 +6,7 @@ import re
 
 from flask import g, request
 
-from combine_app.api import api
+from combine_app.api import api, reads
 from combine_app.api.reads import project_instance, reads_caller
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
@@ -113,6 +113,7 @@ def get_workflow(project_id: str):
 
 
 @api.put("/projects/<project_id>/workflow", tags=TAGS)
+@reads_caller
 @unit_of_work
 @api.arguments(UpdateWorkflowInstanceSchema)
 @_instance_answer("The workflow instance.")
@@ -124,7 +125,7 @@ def put_workflow(data: dict, project_id: str):
     If-Match is honoured when sent (412 when stale); 409 unless the instance is active; an
     identical body changes nothing.
     """
-    project = projects.get_project(g.user, project_id)
+    project = reads.project(project_id)
     expected = _expected_revision(project)
     instance = _service().update_instance(
         project, data["effective_workflow"], g.user.username, expected_revision=expected

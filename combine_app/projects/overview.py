@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 
 from combine_app.auth.models import User
 from combine_app.extensions import db
@@ -51,21 +52,46 @@ _LIST_FROM = _projects.join(_owners, _owners.c.id == _projects.c.owner_id).outer
 )
 
 
-def list_rows(narrow, offset: int, limit: int) -> tuple[list[Row], int]:
-    """One page of listed projects as plain rows of LIST_COLUMNS, and the total.
+def list_rows(
+    user: User, search: str, include_archived: bool, offset: int, limit: int
+) -> tuple[list[Row], int]:
+    """One page of the projects ``user`` may see as plain rows of LIST_COLUMNS, and the total.
 
-    ``narrow`` adds the WHERE clauses of a project query (visibility, search, archive state) to
-    a SELECT. The page is read by the index on the list's order, the total by a count of its
-    own: a window count would have to sort every matching project first. A page that is not
-    full tells the total itself, so the count runs only when it cannot.
+    The page is read by the index on the list's order, the total by a count of its own: a
+    window count would have to sort every matching project first. A page that is not full tells
+    the total itself, so the count runs only when it cannot. Without a search (the common case)
+    both statements are built once and reused.
     """
-    page = narrow(select(*LIST_COLUMNS).select_from(_LIST_FROM))
+    params = {"user_id": user.id, "offset": offset, "limit": limit}
+    if search:
+        page, count = _list_statements(user.is_admin, include_archived, search)
+    else:
+        page, count = _prebuilt_list_statements(user.is_admin, include_archived)
     connection = db.session.connection()
-    rows = connection.execute(page.order_by(*LIST_ORDER).offset(offset).limit(limit)).all()
+    rows = connection.execute(page, params).all()
     if rows and len(rows) < limit:
         return rows, offset + len(rows)
-    total = connection.scalar(narrow(select(func.count()).select_from(_projects)))
-    return rows, total
+    return rows, connection.scalar(count, params)
+
+
+def _list_statements(is_admin: bool, include_archived: bool, search: str = ""):
+    """The page and count statements of one kind of list request (values as parameters)."""
+    from combine_app.projects.service import search_filter, visible_to
+
+    def narrow(query: Select) -> Select:
+        visible = query.where(visible_to(bindparam("user_id"), is_admin))
+        return search_filter(visible, search, include_archived)
+
+    page = (
+        narrow(select(*LIST_COLUMNS).select_from(_LIST_FROM))
+        .order_by(*LIST_ORDER)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return page, narrow(select(func.count()).select_from(_projects))
+
+
+_prebuilt_list_statements = functools.cache(_list_statements)
 
 
 def _with_workflow(query: Select) -> Select:
