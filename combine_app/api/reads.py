@@ -7,8 +7,9 @@ project the path names among those the caller may see (``projects.service.visibl
 JOINed to its instance. No row: the token is unknown (401). A row without a project: no such
 project for this caller (404). Without an instance: the project has none (404).
 
-Routes that read this way carry ``@reads_caller``: ``authenticate`` then leaves a bearer token
-to this statement instead of reading it first on its own.
+Routes that read this way carry ``@reads_caller(project_instance)`` (or ``project``) right
+under the route: ``authenticate`` then leaves a bearer token to this statement instead of
+reading it first on its own, and the view finds the read in ``g.read``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from flask import g
 from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import lazyload
 
 from combine_app.auth.models import ApiToken, User
 from combine_app.auth.service import known_user
@@ -36,10 +38,23 @@ _instances = WorkflowInstance.__table__
 INSTANCE_COLUMNS = tuple(column.name for column in _instances.columns)
 
 
-def reads_caller(view):
-    """Mark a view that authenticates a bearer token within its own read (see module doc)."""
-    view.reads_caller = True
-    return view
+def reads_caller(read):
+    """Run ``read(project_id)`` first, before the body or query is read, into ``g.read``.
+
+    A bearer token is then checked by that read (``authenticate`` leaves it to it): a request
+    with a bad token is 401 before anything else about it is judged, as on every route.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def first_the_caller(*args, **kwargs):
+            g.read = read(kwargs["project_id"])
+            return view(*args, **kwargs)
+
+        first_the_caller.reads_caller = True
+        return first_the_caller
+
+    return decorator
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,9 @@ def _project_statement(by_token: bool, ref_column: str):
         .select_from(source)
         .outerjoin(Project, named)
         .where(caller)
+        # Not the owner's eager inner join: it would drop the row that tells 404 from 401. The
+        # owner is mostly the caller, whom the session then holds already.
+        .options(lazyload(Project.owner))
     )
 
 

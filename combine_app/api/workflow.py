@@ -104,16 +104,16 @@ def create_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow", tags=TAGS)
-@reads_caller
+@reads_caller(project_instance)
 @_instance_answer("The workflow instance.")
 def get_workflow(project_id: str):
     """The project's workflow instance; 404 if it has none."""
-    row = project_instance(project_id).row
+    row = g.read.row
     return row, 200, {"ETag": etag(row)}
 
 
 @api.put("/projects/<project_id>/workflow", tags=TAGS)
-@reads_caller
+@reads_caller(reads.project)
 @unit_of_work
 @api.arguments(UpdateWorkflowInstanceSchema)
 @_instance_answer("The workflow instance.")
@@ -125,7 +125,7 @@ def put_workflow(data: dict, project_id: str):
     If-Match is honoured when sent (412 when stale); 409 unless the instance is active; an
     identical body changes nothing.
     """
-    project = reads.project(project_id)
+    project = g.read
     expected = _expected_revision(project)
     instance = _service().update_instance(
         project, data["effective_workflow"], g.user.username, expected_revision=expected
@@ -134,21 +134,20 @@ def put_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow/drift", tags=TAGS)
-@reads_caller
+@reads_caller(project_instance)
 @api.response(200, DriftResponseSchema, description="The drift, computed now.")
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
-    return _service().drift_of(project_instance(project_id).instance())
+    return _service().drift_of(g.read.instance())
 
 
 @api.get("/projects/<project_id>/workflow/history", tags=TAGS)
-@reads_caller
+@reads_caller(project_instance)
 @api.arguments(HistoryArgs, location="query")
 @api.response(200, HistoryPageSchema, description="One page of history entries.")
 def get_history(args: dict, project_id: str):
     """The instance's history, newest first."""
-    instance = project_instance(project_id).instance()
-    page = _service().history_of(instance, args["limit"], args["offset"])
+    page = _service().history_of(g.read.instance(), args["limit"], args["offset"])
     return {
         "entries": page.entries,
         "total": page.total,
