@@ -17,6 +17,7 @@ from combine_app.workflows.schemas import (
     CreateWorkflowInstanceSchema,
     HistoryArgs,
     HistoryEntrySchema,
+    ReasonSchema,
     UpdateWorkflowInstanceSchema,
     WorkflowInstanceSchema,
 )
@@ -93,7 +94,11 @@ def put_workflow(project_id: str):
     project = projects.get_project(g.user, project_id)
     expected = _expected_revision(project)
     instance = _service().update_instance(
-        project, data["effective_workflow"], g.user.username, expected_revision=expected
+        project,
+        data["effective_workflow"],
+        g.user.username,
+        expected_revision=expected,
+        reason=data["reason"],
     )
     return _instance_response(instance)
 
@@ -122,14 +127,25 @@ def get_history(project_id: str):
 @api.post("/projects/<project_id>/workflow/complete")
 @unit_of_work
 def complete_workflow(project_id: str):
-    """Mark the active instance completed."""
+    """Mark the active instance completed; the body ``{reason?}`` may be left out."""
+    data = ReasonSchema().load(optional_json_body())
     project = projects.get_project(g.user, project_id)
-    return _instance_response(_service().complete_instance(project, g.user.username))
+    return _instance_response(
+        _service().complete_instance(project, g.user.username, data["reason"])
+    )
 
 
 @api.post("/projects/<project_id>/workflow/archive")
 @unit_of_work
 def archive_workflow(project_id: str):
-    """Archive the instance."""
+    """Archive the instance; the body ``{reason?}`` may be left out."""
+    data = ReasonSchema().load(optional_json_body())
     project = projects.get_project(g.user, project_id)
-    return _instance_response(_service().archive_instance(project, g.user.username))
+    return _instance_response(_service().archive_instance(project, g.user.username, data["reason"]))
+
+
+def optional_json_body() -> dict:
+    """The body read as ``json_body`` reads it, or ``{}`` when none was sent."""
+    if not request.get_data(cache=True):
+        return {}
+    return json_body()

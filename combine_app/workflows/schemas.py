@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import fields, validate
 
 from combine_app.schemas import PageArgs, StrictSchema, Trimmed
+from combine_app.workflows.models import REASON_LIMIT
 
 IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
 SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
@@ -17,10 +20,81 @@ class CreateWorkflowInstanceSchema(StrictSchema):
     version = Trimmed(load_default=None, allow_none=True, validate=SEMVER)
 
 
+class Reason(Trimmed):
+    """Why a change is made: plain text, trimmed, at most REASON_LIMIT characters; blank is none."""
+
+    default_error_messages = {"too_long": f"At most {REASON_LIMIT} characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("metadata", {"description": self.__doc__, "maxLength": REASON_LIMIT})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > REASON_LIMIT:
+            raise self.make_error("too_long")
+        return text or None
+
+
 class UpdateWorkflowInstanceSchema(StrictSchema):
-    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition."""
+    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition and why."""
 
     effective_workflow = fields.Dict(required=True)
+    reason = Reason()
+
+
+class ReasonSchema(StrictSchema):
+    """Body of ``…/complete`` and ``…/archive``: optional, ``{reason?}``."""
+
+    reason = Reason()
+
+
+class RestoreSchema(StrictSchema):
+    """Body of ``POST …/workflow/restore``: the revision to make current again, and why."""
+
+    revision = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2_000_000_000)
+    )
+    reason = Reason()
+
+
+_REVISION_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+class Side(Trimmed):
+    """One side of a comparison: a revision number, ``current`` or ``source``."""
+
+    default_error_messages = {
+        "side": "Must be a revision number (1, 2, ...), 'current' or 'source'."
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text in ("current", "source"):
+            return text
+        if _REVISION_NUMBER.match(text):
+            return int(text)
+        raise self.make_error("side")
+
+
+class CompareArgs(StrictSchema):
+    """``from`` and ``to`` of the compare endpoint."""
+
+    from_ = Side(required=True, data_key="from")
+    to = Side(required=True)
+
+
+class RevisionSchema(StrictSchema):
+    """The effective workflow as it stood after one revision."""
+
+    revision = fields.Integer()
+    definition = fields.Dict()
+    changed_at = fields.DateTime()
+    changed_by = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    content_hash = fields.String()
 
 
 class HistoryArgs(PageArgs):
@@ -50,3 +124,4 @@ class HistoryEntrySchema(StrictSchema):
     changed_at = fields.DateTime()
     changed_by = fields.String(allow_none=True)
     revision = fields.Integer()
+    reason = fields.String(allow_none=True)
