@@ -376,6 +376,7 @@ def api_routes(app) -> list[tuple[str, str, str]]:
 
 def concrete(rule: str, project_ref: str) -> str:
     path = rule.replace("<project_id>", project_ref)
+    path = path.replace("<path:key>", "step_modified:product_discovery:task_prompt")
     assert "<" not in path, f"a new path parameter in {rule}: teach this test about it"
     return path
 
@@ -419,6 +420,8 @@ def valid_body(method: str, rule: str, workflow: dict) -> dict | None:
         return {"effective_workflow": workflow["effective_workflow"]}
     if method == "POST" and rule.endswith("/workflow"):
         return {"workflow_id": SPD, "version": "1.0.0"}
+    if method == "POST" and rule.endswith("/deviations"):
+        return {"key": "step_modified:product_discovery:task_prompt", "reason": "Intended."}
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, missing, validate
 
 from combine_app.api import MAX_JSON_DEPTH, api
+from combine_app.api import deviations as deviation_routes
 from combine_app.catalog import validation as pow_rules
 from combine_app.catalog.workbench import ROW_FIELDS
 from combine_app.projects.intake import IntakeRequestSchema
@@ -44,6 +45,8 @@ CHANGE_TYPES = (
     "step_modified",
     "metadata_changed",
     "status_changed",
+    "deviation_accepted",
+    "deviation_withdrawn",
 )
 PROJECT_STATUSES = ("active", "archived")
 IDENTIFIER = {
@@ -379,6 +382,7 @@ def _components() -> dict:
                     "source_available",
                     "source_changed",
                     "latest_version",
+                    *deviation_routes.drift_properties(_ref),
                 ],
                 "properties": {
                     "base_workflow_id": {"type": "string"},
@@ -427,9 +431,11 @@ def _components() -> dict:
                     "source_available": {"type": "boolean"},
                     "source_changed": {"type": "boolean"},
                     "latest_version": {"type": ["string", "null"]},
+                    **deviation_routes.drift_properties(_ref),
                 },
                 "additionalProperties": False,
             },
+            **deviation_routes.components(_ref, response_schema),
             "WorkbenchListing": {
                 "type": "object",
                 "required": ["workflows", "total"],
@@ -718,6 +724,7 @@ def _paths() -> dict:
                 tag="workflow",
             ),
         },
+        **deviation_routes.paths(_operation, _ok, request_schema, project_param, write, _BODY),
         "/admin/workbench/orchestration-workflows": {
             "get": _operation(
                 "orchestrationWorkflows",

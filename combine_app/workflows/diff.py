@@ -120,8 +120,13 @@ def drift(
     source: Mapping[str, Any] | None,
     base_ref: Mapping[str, Any],
     latest_version: str | None,
+    *,
+    diff: WorkflowDiff | None = None,
 ) -> dict[str, Any]:
-    """Build the DriftResponse of an instance against its source (None: source not loadable)."""
+    """Build the DriftResponse of an instance against its source (None: source not loadable).
+
+    ``diff`` is ``diff_definitions(source, effective)`` when the caller has computed it already.
+    """
     # A base_ref without a recorded hash cannot tell whether anything changed: report no change.
     recorded = base_ref.get("content_hash")
     if source is None:
@@ -129,7 +134,7 @@ def drift(
         is_drifted = recorded is not None and content_hash(effective) != recorded
         source_changed = False
     else:
-        diff = diff_definitions(source, effective)
+        diff = diff if diff is not None else diff_definitions(source, effective)
         is_drifted = not diff.is_empty
         source_changed = recorded is not None and content_hash(source) != recorded
     return {
@@ -149,6 +154,16 @@ def drift(
         "source_changed": source_changed,
         "latest_version": latest_version,
     }
+
+
+def step_placements(definition: Mapping[str, Any]) -> dict[str, Placement]:
+    """Where every step of the definition sits, by step_id (the diff's own walk of the tree)."""
+    return _index(definition)[1]
+
+
+def own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
+    """The step's fields without its nested steps, as the diff compares them."""
+    return _own_fields(step)
 
 
 def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placement]]:

@@ -14,6 +14,8 @@ from combine_app.projects.models import Project
 
 STATUSES = ("active", "completed", "archived")
 REASON_LIMIT = 1000
+# The longest drift item key that can be accepted as a deviation.
+MAX_DEVIATION_KEY_LENGTH = 1000
 
 
 class WorkflowInstance(db.Model):
@@ -96,3 +98,28 @@ class WorkflowInstanceCheckpoint(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         Timestamp, default=utcnow, server_default=func.now()
     )
+
+
+class AcceptedDeviation(db.Model):
+    """A difference from the source that someone accepted on purpose, with why.
+
+    One row per instance and drift item key; withdrawing deletes the row (the history keeps both
+    events). The fingerprint is that of the item when it was accepted: when it no longer
+    matches, the item is unexplained again.
+    """
+
+    __tablename__ = "workflow_accepted_deviations"
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(MAX_DEVIATION_KEY_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(String(REASON_LIMIT))
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )
+    # The instance revision the acceptance produced.
+    revision: Mapped[int] = mapped_column(Integer)

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from combine_app.database import utcnow
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 
 
@@ -56,6 +57,13 @@ class WorkflowInstanceRepository:
     def update_status(self, instance: WorkflowInstance, status: str) -> WorkflowInstance:
         """Change the status; the flush checks and bumps ``revision``."""
         instance.status = status
+        self.session.flush()
+        return instance
+
+    def touch(self, instance: WorkflowInstance) -> WorkflowInstance:
+        """Record a change that leaves definition and status alone (an accepted deviation):
+        the flush checks and bumps ``revision``."""
+        instance.updated_at = utcnow()
         self.session.flush()
         return instance
 

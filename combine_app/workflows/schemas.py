@@ -7,7 +7,7 @@ import re
 from marshmallow import fields, validate
 
 from combine_app.schemas import PageArgs, StrictSchema, Trimmed
-from combine_app.workflows.models import REASON_LIMIT
+from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH, REASON_LIMIT
 
 IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
 SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
@@ -125,3 +125,25 @@ class HistoryEntrySchema(StrictSchema):
     changed_by = fields.String(allow_none=True)
     revision = fields.Integer()
     reason = fields.String(allow_none=True)
+
+
+class AcceptDeviationSchema(StrictSchema):
+    """Body of ``POST /projects/{id}/workflow/deviations``: the drift item's key and why."""
+
+    key = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_DEVIATION_KEY_LENGTH)
+    )
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
+
+
+class AcceptedDeviationSchema(StrictSchema):
+    """An accepted deviation, with what it is to the current drift (``status``)."""
+
+    key = fields.String()
+    kind = fields.String()
+    reason = fields.String()
+    fingerprint = fields.String()
+    accepted_by = fields.String(allow_none=True)
+    accepted_at = fields.String()
+    revision = fields.Integer()
+    status = fields.String()

@@ -17,6 +17,8 @@ from combine_app.errors import Conflict, NotFound, PreconditionFailed, Validatio
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
 from combine_app.workflows.compare import comparison
+from combine_app.workflows.deviations import AcceptedDeviationRepository, accepted_map, known_base
+from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
 from combine_app.workflows.revisions import (
@@ -212,7 +214,7 @@ class WorkflowInstanceService:
         return self.drift_of(self.get_instance(project))
 
     def drift_of(self, instance: WorkflowInstance) -> dict:
-        """How ``instance`` differs from its source now (for callers that hold it already)."""
+        """How ``instance`` differs from its source now, item by item, with its acceptances."""
         ref = instance.base_workflow_ref
         try:
             source = self.loader.get_definition(ref["workflow_id"], ref["version"])
@@ -222,7 +224,15 @@ class WorkflowInstanceService:
             latest = self.loader.active_version(ref["workflow_id"])
         except CatalogError:
             latest = None
-        return structural.drift(instance.effective_workflow, source, ref, latest)
+        accepted = accepted_map(AcceptedDeviationRepository(self.session).for_instance(instance.id))
+        return explained_drift(
+            instance.effective_workflow,
+            source,
+            ref,
+            latest,
+            known_base(self.session, instance, source),
+            accepted,
+        )
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
         """A page of the project's instance history, newest first, with the total count."""

@@ -191,6 +191,7 @@ def test_the_repository_offers_no_way_to_update_or_delete_history():
         "get_by_id",
         "update_effective_workflow",
         "update_status",
+        "touch",
         "add_history",
         "get_history",
         "count_history",

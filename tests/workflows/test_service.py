@@ -368,6 +368,9 @@ def test_drift_of_a_fresh_instance_is_empty(service, instance, project):
         "source_available": True,
         "source_changed": False,
         "latest_version": "1.1.0",
+        "items": [],
+        "unexplained_count": 0,
+        "is_drifted_unexplained": False,
     }
 
 

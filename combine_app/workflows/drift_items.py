@@ -1,0 +1,258 @@
+"""Drift items: every difference between source and instance, where it came from, and whether
+an accepted deviation explains it. Pure functions over plain dicts, beside diff.py.
+
+An item is one difference of ``diff_definitions(source, instance)``: a step added, removed or
+moved, one field of a step, or one workflow field. Its ``key`` names it stably across reads
+(``step_modified:design:task_prompt``); its ``origin`` says which side made it, by comparing
+both sides with the base snapshot the instance started from; its ``fingerprint`` hashes both
+sides' values, so an acceptance recorded against one fingerprint stops explaining the item as
+soon as either side changes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from combine_app.workflows import diff as structural
+
+STEP_ADDED = "step_added"
+STEP_REMOVED = "step_removed"
+STEP_MOVED = "step_moved"
+STEP_MODIFIED = "step_modified"
+METADATA_CHANGED = "metadata_changed"
+KINDS = (STEP_ADDED, STEP_REMOVED, STEP_MOVED, STEP_MODIFIED, METADATA_CHANGED)
+
+# Who made a difference, told by comparing each side with the base snapshot.
+INSTANCE = "instance"  # the project changed it
+SOURCE = "source"  # the source release was edited in place since the snapshot
+BOTH = "both"
+UNKNOWN = "unknown"  # no base snapshot: the two cannot be told apart
+ORIGINS = (INSTANCE, SOURCE, BOTH, UNKNOWN)
+
+# What an acceptance is to the current items.
+ACCEPTED = "accepted"  # it explains the item: both sides are as they were when it was accepted
+CHANGED_SINCE = "changed_since"  # accepted earlier, but a side changed since: unexplained again
+NOT_A_DIFFERENCE = "not_a_difference"  # the difference it explained is gone
+
+Item = dict[str, Any]
+
+
+def item_key(kind: str, step_id: str | None = None, field: str | None = None) -> str:
+    """The stable key of an item: its kind, then its step_id and/or field, joined by ':'.
+
+    Step ids never hold ':' (they match ^[a-z][a-z0-9_]*$), so a field name after them may.
+    """
+    return ":".join(part for part in (kind, step_id, field) if part is not None)
+
+
+def fingerprint(item: Mapping[str, Any]) -> str:
+    """A hash of the item's key, the kind of field change and both sides' values or places."""
+    return structural.content_hash(
+        {
+            "key": item["key"],
+            "change": item["change"],
+            "source": item["source"],
+            "instance": item["instance"],
+        }
+    )
+
+
+def drift_items(
+    source: Mapping[str, Any],
+    instance: Mapping[str, Any],
+    base: Mapping[str, Any] | None,
+    diff: structural.WorkflowDiff | None = None,
+) -> list[Item]:
+    """One item per difference from ``source`` to ``instance``, each with key, origin, fingerprint.
+
+    ``base`` is the definition the instance started from (None when it cannot be known: every
+    origin is then ``unknown``). ``diff`` is ``diff_definitions(source, instance)`` when the caller
+    has it already. Items come by kind (added, removed, moved, modified, workflow fields), each
+    kind in the diff's order.
+    """
+    diff = diff if diff is not None else structural.diff_definitions(source, instance)
+    items: list[Item] = []
+    for entry in diff.steps_added:
+        place = _place(entry["parent"], entry["position"])
+        items.append(
+            _item(STEP_ADDED, entry["step_id"], None, None, None, place | {"step": entry["step"]})
+        )
+    if diff.steps_removed:
+        source_at = structural.step_placements(source)
+        for entry in diff.steps_removed:
+            fields = structural.own_fields(source_at[entry["step_id"]][2])
+            place = _place(entry["parent"], entry["position"]) | {"step": fields}
+            items.append(_item(STEP_REMOVED, entry["step_id"], None, None, place, None))
+    for move in diff.steps_moved:
+        items.append(
+            _item(
+                STEP_MOVED,
+                move["step_id"],
+                None,
+                None,
+                _place(move["from_parent"], move["from_position"]),
+                _place(move["to_parent"], move["to_position"]),
+            )
+        )
+    for entry in diff.steps_modified:
+        for change in entry["changes"]:
+            items.append(_field_item(STEP_MODIFIED, entry["step_id"], change))
+    for change in diff.metadata_changes:
+        items.append(_field_item(METADATA_CHANGED, None, change))
+    origins = _Origins(base, source, instance) if base is not None else None
+    for item in items:
+        item["origin"] = origins.of(item) if origins is not None else UNKNOWN
+        item["fingerprint"] = fingerprint(item)
+    return items
+
+
+def explain(items: Iterable[Item], accepted: Mapping[str, Mapping[str, Any]]) -> list[Item]:
+    """Attach to each item its acceptance (by key) and whether that acceptance explains it.
+
+    An acceptance explains an item only while its fingerprint matches; otherwise the item is
+    unexplained and carries the old acceptance with status ``changed_since``.
+    """
+    explained = []
+    for item in items:
+        acceptance = accepted.get(item["key"])
+        if acceptance is None:
+            explained.append({**item, "explained": False, "acceptance": None})
+            continue
+        status = ACCEPTED if acceptance["fingerprint"] == item["fingerprint"] else CHANGED_SINCE
+        explained.append(
+            {
+                **item,
+                "explained": status == ACCEPTED,
+                "acceptance": {**acceptance, "status": status},
+            }
+        )
+    return explained
+
+
+def acceptance_status(
+    acceptance: Mapping[str, Any], items_by_key: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """What an acceptance is to the current items: accepted, changed_since or not_a_difference."""
+    item = items_by_key.get(acceptance["key"])
+    if item is None:
+        return NOT_A_DIFFERENCE
+    return ACCEPTED if item["fingerprint"] == acceptance["fingerprint"] else CHANGED_SINCE
+
+
+def explained_drift(
+    effective: Mapping[str, Any],
+    source: Mapping[str, Any] | None,
+    base_ref: Mapping[str, Any],
+    latest_version: str | None,
+    base: Mapping[str, Any] | None,
+    accepted: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The DriftResponse of diff.drift, plus ``items``, ``unexplained_count`` and
+    ``is_drifted_unexplained``.
+
+    Without a loadable source no item can be named, so none can be accepted either: ``items`` is
+    empty and ``is_drifted_unexplained`` equals ``is_drifted`` (known from the snapshot's hash).
+    """
+    if source is None:
+        response = structural.drift(effective, None, base_ref, latest_version)
+        response.update(
+            items=[], unexplained_count=0, is_drifted_unexplained=response["is_drifted"]
+        )
+        return response
+    diff = structural.diff_definitions(source, effective)
+    response = structural.drift(effective, source, base_ref, latest_version, diff=diff)
+    items = explain(drift_items(source, effective, base, diff), accepted)
+    unexplained = sum(1 for item in items if not item["explained"])
+    response.update(
+        items=items, unexplained_count=unexplained, is_drifted_unexplained=unexplained > 0
+    )
+    return response
+
+
+def _place(parent: str | None, position: int) -> dict[str, Any]:
+    return {"parent": parent, "position": position}
+
+
+def _item(
+    kind: str,
+    step_id: str | None,
+    field: str | None,
+    change: str | None,
+    source: Any,
+    instance: Any,
+) -> Item:
+    return {
+        "key": item_key(kind, step_id, field),
+        "kind": kind,
+        "step_id": step_id,
+        "field": field,
+        "change": change,
+        "source": source,
+        "instance": instance,
+    }
+
+
+def _field_item(kind: str, step_id: str | None, change: Mapping[str, Any]) -> Item:
+    """An item for one field; ``change`` (added/removed/changed) tells a missing side from null."""
+    return _item(kind, step_id, change["field"], change["change"], change["old"], change["new"])
+
+
+class _Origins:
+    """Which side changed what since the base: the diffs base -> instance and base -> source."""
+
+    def __init__(
+        self, base: Mapping[str, Any], source: Mapping[str, Any], instance: Mapping[str, Any]
+    ):
+        self.instance = _Changes(structural.diff_definitions(base, instance))
+        self.source = _Changes(structural.diff_definitions(base, source))
+
+    def of(self, item: Mapping[str, Any]) -> str:
+        """The origin of one item."""
+        kind, step_id, field = item["kind"], item["step_id"], item["field"]
+        if kind == STEP_ADDED:  # in the instance, not in the source
+            by_instance = step_id in self.instance.added
+            by_source = step_id in self.source.removed
+        elif kind == STEP_REMOVED:  # in the source, not in the instance
+            by_instance = step_id in self.instance.removed
+            by_source = step_id in self.source.added
+        elif kind == STEP_MOVED:
+            by_instance = self.instance.placed(step_id)
+            by_source = self.source.placed(step_id)
+            if not (by_instance or by_source):
+                # The smallest move sets of the three diffs may name different steps for the
+                # same reordering: then the side that reordered the step's parent made it.
+                by_instance = item["instance"]["parent"] in self.instance.reordered_parents
+                by_source = item["source"]["parent"] in self.source.reordered_parents
+        else:  # a field of a step (or of the workflow when step_id is None)
+            by_instance = self.instance.changed(step_id, field)
+            by_source = self.source.changed(step_id, field)
+        if by_instance and by_source:
+            return BOTH
+        if by_instance:
+            return INSTANCE
+        return SOURCE if by_source else UNKNOWN
+
+
+class _Changes:
+    """One side's changes since the base, indexed for the origin questions."""
+
+    def __init__(self, diff: structural.WorkflowDiff):
+        self.added = {entry["step_id"] for entry in diff.steps_added}
+        self.removed = {entry["step_id"] for entry in diff.steps_removed}
+        self.moved = {move["step_id"] for move in diff.steps_moved}
+        self.reordered_parents = {move["to_parent"] for move in diff.steps_moved}
+        self.fields = {
+            (entry["step_id"], change["field"])
+            for entry in diff.steps_modified
+            for change in entry["changes"]
+        }
+        self.fields.update((None, change["field"]) for change in diff.metadata_changes)
+
+    def placed(self, step_id: str) -> bool:
+        """Whether this side put the step where it is (added or moved it)."""
+        return step_id in self.moved or step_id in self.added
+
+    def changed(self, step_id: str | None, field: str) -> bool:
+        """Whether this side changed the field (or added the step that holds it)."""
+        return (step_id, field) in self.fields or step_id in self.added
