@@ -17,7 +17,11 @@ from combine_app.errors import Conflict, NotFound, PreconditionFailed, Validatio
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
 from combine_app.workflows.compare import comparison
-from combine_app.workflows.deviations import AcceptedDeviationRepository, accepted_map, known_base
+from combine_app.workflows.deviations import (
+    AcceptedDeviationRepository,
+    base_definitions,
+    unchanged_source,
+)
 from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
@@ -215,24 +219,33 @@ class WorkflowInstanceService:
 
     def drift_of(self, instance: WorkflowInstance) -> dict:
         """How ``instance`` differs from its source now, item by item, with its acceptances."""
-        ref = instance.base_workflow_ref
-        try:
-            source = self.loader.get_definition(ref["workflow_id"], ref["version"])
-        except CatalogError:
-            source = None
-        try:
-            latest = self.loader.active_version(ref["workflow_id"])
-        except CatalogError:
-            latest = None
-        accepted = accepted_map(AcceptedDeviationRepository(self.session).for_instance(instance.id))
-        return explained_drift(
-            instance.effective_workflow,
-            source,
-            ref,
-            latest,
-            known_base(self.session, instance, source),
-            accepted,
-        )
+        return self.drifts_of([instance])[instance.id]
+
+    def drifts_of(self, instances: list[WorkflowInstance]) -> dict:
+        """The drift of each instance, by id, in a fixed number of queries however many.
+
+        One query reads every acceptance, one every base snapshot; the sources come from the
+        loader's cache.
+        """
+        ids = [instance.id for instance in instances]
+        accepted = AcceptedDeviationRepository(self.session).for_instances(ids)
+        bases = base_definitions(self.session, instances)
+        drifts = {}
+        for instance in instances:
+            ref = instance.base_workflow_ref
+            try:
+                source = self.loader.get_definition(ref["workflow_id"], ref["version"])
+            except CatalogError:
+                source = None
+            try:
+                latest = self.loader.active_version(ref["workflow_id"])
+            except CatalogError:
+                latest = None
+            base = bases[instance.id] or unchanged_source(ref, source)
+            drifts[instance.id] = explained_drift(
+                instance.effective_workflow, source, ref, latest, base, accepted[instance.id]
+            )
+        return drifts
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
         """A page of the project's instance history, newest first, with the total count."""

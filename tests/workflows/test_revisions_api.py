@@ -34,7 +34,9 @@ def canonical(definition: dict) -> str:
 def key(make_project, alice, api) -> str:
     """A project of alice's with SPD 1.1.0 assigned (revision 1)."""
     project_key = make_project(alice).project_id
-    response = api.post(f"/projects/{project_key}/workflow", json={"workflow_id": SPD})
+    response = api.post(
+        f"/projects/{project_key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"}
+    )
     assert response.status_code == 201
     return project_key
 

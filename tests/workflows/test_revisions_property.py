@@ -114,7 +114,9 @@ def test_every_revision_reads_back_restores_and_compares(
     api, make_project, alice, small_checkpoints, series, data
 ):
     key = make_project(alice).project_id
-    created = api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD}).get_json()
+    created = api.post(
+        f"/projects/{key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"}
+    ).get_json()
     returned: dict[int, dict[str, Any]] = {1: created["effective_workflow"]}
     for number, definition in enumerate(series):
         response = api.put(
