@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick]`` (``make bench``): the diff, API and revision-read benchmarks."""
+"""``python -m benchmarks [--quick]`` (``make bench``): diff, API and revision-read benchmarks."""
 
 from __future__ import annotations
 
