@@ -55,15 +55,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API, the pages and the health checks."""
-    from combine_app.api import api
+    """The JSON API and its reference page, the pages and the health checks."""
+    from combine_app.api.openapi import init_api
+    from combine_app.api.reference import reference
     from combine_app.auth.views import auth
     from combine_app.health import health
     from combine_app.web import web
 
     app.register_blueprint(health)
     app.register_blueprint(auth)
-    app.register_blueprint(api)
+    init_api(app)  # registers the /api/v1 blueprint and describes it
+    app.register_blueprint(reference)
     app.register_blueprint(web)
 
 

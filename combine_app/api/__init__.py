@@ -1,18 +1,22 @@
-"""The JSON API blueprint under ``/api/v1``: who is asking, and how bodies are read."""
+"""The JSON API blueprint under ``/api/v1``: who is asking, and how bodies are read.
+
+Routes are declared on ``api`` with flask-smorest's decorators; see ``declare.py``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 
-from flask import Blueprint, g, request
+from flask import g, request
 from flask_login import current_user
 
+from combine_app.api.declare import ApiBlueprint
 from combine_app.auth.service import user_for_token
 from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from combine_app.extensions import csrf
 
-api = Blueprint("api", __name__, url_prefix="/api/v1")
+api = ApiBlueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -13,6 +13,18 @@ from combine_app.extensions import db
 from combine_app.projects.models import Project
 
 STATUSES = ("active", "completed", "archived")
+# Every kind of history entry: one per kind of change and per save (README "History").
+CHANGE_TYPES = (
+    "created",
+    "step_added",
+    "step_removed",
+    "step_reordered",
+    "step_modified",
+    "metadata_changed",
+    "status_changed",
+    "deviation_accepted",
+    "deviation_withdrawn",
+)
 REASON_LIMIT = 1000
 # The longest drift item key that can be accepted as a deviation.
 MAX_DEVIATION_KEY_LENGTH = 1000
