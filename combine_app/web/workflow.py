@@ -32,7 +32,13 @@ from combine_app.web.workflow_view import (
     ordered_definition,
     step_views,
 )
-from combine_app.web.workflow_words import describe_entry, field_change_short
+from combine_app.web.workflow_words import (
+    KIND_TITLES,
+    ORIGIN_TITLES,
+    ORIGIN_WORDS,
+    describe_entry,
+    field_change_short,
+)
 from combine_app.workflows import diff as structural
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
@@ -212,18 +218,27 @@ def _message(error: AppError) -> str:
 @login_required
 def workflow_drift(project_id: str):
     """The drift summary: a fragment for workflow.js (``?partial=1``), else a full page."""
-    project = _project(project_id)
+    context = drift_context(_project(project_id))
+    if request.args.get("partial") == "1":
+        return render_template("workflow/_drift.html", **context)
+    return render_template("workflow/drift.html", **context)
+
+
+def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
+    """What the drift summary shows: the drift with its items, step names, whether it may change."""
     service = _service()
     instance = service.get_instance(project)
-    context = {
+    return {
         "project": project,
         "workflow": instance,
         "drift": service.drift_of(instance),
         "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
+        "drift_read_only": _read_only_reason(project, instance),
+        "origin_titles": ORIGIN_TITLES,
+        "kind_titles": KIND_TITLES,
+        "origin_words": ORIGIN_WORDS,
+        **extra,
     }
-    if request.args.get("partial") == "1":
-        return render_template("workflow/_drift.html", **context)
-    return render_template("workflow/drift.html", **context)
 
 
 def _step_names(definition: dict) -> list[tuple[str, str]]:
