@@ -76,7 +76,8 @@ def _expected_revision(project) -> int | None:
     instance = _service().get_instance(project)
     revisions = [
         int(match["revision"])
-        for match in map(_ETAG.match, tags.as_set())
+        # An empty quoted tag ("") is parsed as None: it names nothing, so it cannot match.
+        for match in map(_ETAG.match, filter(None, tags.as_set()))
         if match and match["instance"] == str(instance.id)
     ]
     if revisions:

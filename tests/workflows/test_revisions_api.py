@@ -369,3 +369,15 @@ def test_history_entries_keep_their_revision_order_after_restores(api, key):
     assert api.get(url(key, "/revisions/4")).get_json()["definition"] == edited(
         source(), description="one"
     )
+
+
+@pytest.mark.parametrize("header", ['""', '"", W/""'])
+def test_an_empty_if_match_tag_names_nothing_and_is_412(api, key, header):
+    before = entries(api, key)
+    assert_problem(
+        api.post(url(key, "/restore"), json={"revision": 1}, headers={"If-Match": header}), 412
+    )
+    assert_problem(
+        api.put(url(key), json={"effective_workflow": source()}, headers={"If-Match": header}), 412
+    )
+    assert entries(api, key) == before
