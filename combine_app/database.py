@@ -57,7 +57,8 @@ def as_loaded(model: type, columns: dict) -> object:
 
     For reads done as Core (one prebuilt statement, no ORM execution): the object is put in the
     session persistent and clean, so a relationship to it resolves from the identity map and
-    columns not given load when first used. An object already in the session is returned, given the values just read.
+    columns not given load when first used. An object already in the session is returned, given
+    the values just read.
     """
     session = db.session()
     mapper = sa_inspect(model)
