@@ -190,4 +190,4 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
-from combine_app.api import deviations, openapi, projects, workbench, workflow  # noqa: E402,F401  (routes register on import)
+from combine_app.api import deviations, openapi, projects, revisions, workbench, workflow  # noqa: E402,F401  (routes register on import)

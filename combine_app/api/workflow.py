@@ -18,6 +18,7 @@ from combine_app.workflows.schemas import (
     DriftResponseSchema,
     HistoryArgs,
     HistoryPageSchema,
+    ReasonSchema,
     UpdateWorkflowInstanceSchema,
     WorkflowInstanceSchema,
 )
@@ -75,7 +76,8 @@ def _expected_revision(project) -> int | None:
     instance = _service().get_instance(project)
     revisions = [
         int(match["revision"])
-        for match in map(_ETAG.match, tags.as_set())
+        # An empty quoted tag ("") is parsed as None: it names nothing, so it cannot match.
+        for match in map(_ETAG.match, filter(None, tags.as_set()))
         if match and match["instance"] == str(instance.id)
     ]
     if revisions:
@@ -132,7 +134,11 @@ def put_workflow(data: dict, project_id: str):
     project = projects.get_project(g.user, project_id)
     expected = _expected_revision(project)
     instance = _service().update_instance(
-        project, data["effective_workflow"], g.user.username, expected_revision=expected
+        project,
+        data["effective_workflow"],
+        g.user.username,
+        expected_revision=expected,
+        reason=data["reason"],
     )
     return _with_etag(instance)
 
@@ -162,17 +168,19 @@ def get_history(args: dict, project_id: str):
 
 @api.post("/projects/<project_id>/workflow/complete", tags=TAGS)
 @unit_of_work
+@api.arguments(ReasonSchema, required=False)
 @_instance_answer("The workflow instance.")
-def complete_workflow(project_id: str):
-    """Mark the active instance completed; 409 otherwise."""
+def complete_workflow(data: dict, project_id: str):
+    """Mark the active instance completed; 409 otherwise. The body ``{reason?}`` is optional."""
     project = projects.get_project(g.user, project_id)
-    return _with_etag(_service().complete_instance(project, g.user.username))
+    return _with_etag(_service().complete_instance(project, g.user.username, data["reason"]))
 
 
 @api.post("/projects/<project_id>/workflow/archive", tags=TAGS)
 @unit_of_work
+@api.arguments(ReasonSchema, required=False)
 @_instance_answer("The workflow instance.")
-def archive_workflow(project_id: str):
-    """Archive the instance; 409 if it already is."""
+def archive_workflow(data: dict, project_id: str):
+    """Archive the instance; 409 if it already is. The body ``{reason?}`` is optional."""
     project = projects.get_project(g.user, project_id)
-    return _with_etag(_service().archive_instance(project, g.user.username))
+    return _with_etag(_service().archive_instance(project, g.user.username, data["reason"]))

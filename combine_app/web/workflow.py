@@ -22,6 +22,7 @@ from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web import workflow_edit as editing
+from combine_app.web.forms import load_form
 from combine_app.web.workflow_view import (
     StepView,
     as_json,
@@ -40,10 +41,14 @@ from combine_app.web.workflow_words import (
 )
 from combine_app.workflows import diff as structural
 from combine_app.workflows.models import WorkflowInstance
-from combine_app.workflows.schemas import CreateWorkflowInstanceSchema
+from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
 HISTORY_PAGE_SIZE = 10
+# The change types of a save (an edit or a restore), as opposed to created or status changes.
+SAVE_CHANGE_TYPES = frozenset(
+    {"step_added", "step_removed", "step_reordered", "step_modified", "metadata_changed"}
+)
 CLASS_LABELS = {"reference": "Reference", "template": "Template"}
 # Sent by workflow.js when it wants only the editor's inner HTML back.
 PARTIAL_HEADER = "X-Combine-Partial"
@@ -132,6 +137,7 @@ def _history_items(entries: list) -> list[dict[str, Any]]:
         last = items[-1] if items else None
         if last and last["revision"] == entry.revision and last["who"] == entry.changed_by:
             last["sentences"].extend(sentences)
+            last["is_save"] = last["is_save"] or entry.change_type in SAVE_CHANGE_TYPES
             continue
         items.append(
             {
@@ -140,9 +146,24 @@ def _history_items(entries: list) -> list[dict[str, Any]]:
                 "who": entry.changed_by,
                 "when": entry.changed_at,
                 "revision": entry.revision,
+                "reason": entry.reason,
+                "restored_from": (entry.change_detail or {}).get("restored_from"),
+                "is_save": entry.change_type in SAVE_CHANGE_TYPES,
             }
         )
     return items
+
+
+def render_project_with_reason_error(project: Project, form: str, errors: dict):
+    """The project page again, the panel's ``form`` open with its reason's message beside it."""
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        audit=projects.audit_trail(project)[:50],
+        errors={},
+        workflow_form_errors={form: errors},
+        **workflow_panel(project),
+    ), 422
 
 
 def _choices() -> list[tuple[str, list]]:
@@ -236,8 +257,11 @@ def workflow_complete(project_id: str):
     if request.form.get("confirm") != "yes":
         flash("Tick “Yes, mark it completed” to confirm.", "error")
         return redirect(_panel_url(project))
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return render_project_with_reason_error(project, "complete", errors)
     try:
-        _service().complete_instance(project, current_user.username)
+        _service().complete_instance(project, current_user.username, data["reason"])
         db.session.commit()
     except AppError as error:
         db.session.rollback()
@@ -346,10 +370,19 @@ def _save(
     revision: int,
 ):
     """One full replacement at the revision the page was loaded at, or why it was refused."""
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return _render_editor(
+            project, instance, working, revision, status=422, reason_errors=errors
+        )
     try:
         before = instance.revision
         saved = service.update_instance(
-            project, working, current_user.username, expected_revision=revision
+            project,
+            working,
+            current_user.username,
+            expected_revision=revision,
+            reason=data["reason"],
         )
         db.session.commit()
     except (PreconditionFailed, StaleDataError):
