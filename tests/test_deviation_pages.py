@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.commands import EXTENSION_KEY, get_loader
+from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.service import WorkflowInstanceService
 from tests import test_workflow_pages as pages
 from tests.test_workflow_pages import get_page, project_url, save_edit, text
-from tests.workflows.instance_support import SPD, with_step_field
+from tests.workflows.instance_support import CONFIG_DIR, SPD, find_step, source, with_step_field
 
 # The workflow pages' fixtures: alice signed in, her project with SPD 1.1.0 assigned.
 project, signed_in, assigned = pages.project, pages.signed_in, pages.assigned
@@ -135,6 +138,32 @@ def test_accepting_in_an_archived_project_is_refused_with_the_api_message(
     # A read-only workflow offers no Accept form at all.
     page = get_page(client, f"{project_url(assigned)}/workflow/drift")
     assert "Why is this difference intended?" not in text(page)
+
+
+def test_an_in_place_edit_of_the_source_is_grouped_apart_from_the_projects_changes(
+    app, client, assigned, tmp_path, monkeypatch
+):
+    drifted(client, assigned)
+    config = tmp_path / "combine-config"
+    shutil.copytree(CONFIG_DIR, config)
+    release = config / "workflows" / SPD / "releases" / "1.1.0"
+    edited = source()
+    find_step(edited, "release_readiness")["role"] = "Release Board"
+    (release / "definition.yaml").unlink()
+    (release / "definition.json").write_text(json.dumps(edited), encoding="utf-8")
+    monkeypatch.setitem(app.extensions, EXTENSION_KEY, PackageLoader(config))
+    page = get_page(client, f"{project_url(assigned)}/workflow/drift")
+    groups = dict(
+        re.findall(r'<div class="drift-origin drift-origin-(\w+)">(.*?)</div>', page, re.S)
+    )
+    assert set(groups) == {"instance", "source"}
+    assert (
+        "product_discovery" in groups["instance"] and "release_readiness" not in groups["instance"]
+    )
+    assert "release_readiness" in groups["source"] and "product_discovery" not in groups["source"]
+    shown = text(page)
+    assert "Changed in the source release since it was assigned (not by this project) (1)" in shown
+    assert "The source file of software_product_development 1.1.0 has changed" in shown
 
 
 def test_the_list_shows_each_projects_drift_state_in_a_bounded_number_of_statements(
