@@ -62,9 +62,15 @@ class RequestParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION: dict = {}
 
     def load_json(self, req, schema):
-        """The body, read as I-JSON by the one reader the API has."""
+        """The body, read as I-JSON by the one reader the API has.
+
+        A schema with ``BODY_OPTIONAL`` (``{reason?}`` of complete and archive) reads no body
+        at all as ``{}``; any body it is sent is read as every other body is.
+        """
         from combine_app.api import json_body  # the package imports this module first
 
+        if getattr(schema, "BODY_OPTIONAL", False) and not req.get_data(cache=True):
+            return {}
         return json_body()
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):

@@ -6,6 +6,8 @@ converter, describe it: a field added here is sent and documented at once.
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from combine_app.catalog import validation as pow_rules
@@ -81,10 +83,84 @@ class PowDefinitionSchema(Schema):
     steps = fields.List(fields.Nested(StepSchema), required=True)
 
 
+class Reason(Trimmed):
+    """Why a change is made: plain text, trimmed, at most 1,000 characters; blank is none."""
+
+    default_error_messages = {"too_long": f"At most {REASON_LIMIT} characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("metadata", {"description": self.__doc__, "maxLength": REASON_LIMIT})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > REASON_LIMIT:
+            raise self.make_error("too_long")
+        return text or None
+
+
 class UpdateWorkflowInstanceSchema(StrictSchema):
-    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition."""
+    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition, and why."""
 
     effective_workflow = DescribedDict(PowDefinitionSchema, required=True)
+    reason = Reason()
+
+
+class ReasonSchema(StrictSchema):
+    """Body of ``…/complete`` and ``…/archive``: ``{reason?}``, or no body at all."""
+
+    # The API's request reader answers {} for an empty body of such a schema (no 415).
+    BODY_OPTIONAL = True
+
+    reason = Reason()
+
+
+class RestoreSchema(StrictSchema):
+    """Body of ``POST …/workflow/restore``: the revision to make current again, and why."""
+
+    revision = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2_000_000_000)
+    )
+    reason = Reason()
+
+
+_REVISION_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+class Side(Trimmed):
+    """One side of a comparison: a revision number, ``current`` or ``source``."""
+
+    default_error_messages = {
+        "side": "Must be a revision number (1, 2, ...), 'current' or 'source'."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "A revision number, `current`, or `source` (the source release "
+                "as it is now).",
+                "pattern": r"^([1-9][0-9]{0,8}|current|source)$",
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text in ("current", "source"):
+            return text
+        if _REVISION_NUMBER.match(text):
+            return int(text)
+        raise self.make_error("side")
+
+
+class CompareArgs(StrictSchema):
+    """``from`` and ``to`` of the compare endpoint."""
+
+    from_ = Side(required=True, data_key="from")
+    to = Side(required=True)
 
 
 class HistoryArgs(PageArgs):
@@ -106,7 +182,6 @@ class WorkflowInstanceSchema(ResponseSchema):
     id = fields.UUID()
     project_id = fields.UUID()
     project_key = fields.String(
-        attribute="project.project_id",
         metadata={"description": "The project's human key, e.g. SPD-001."},
     )
     base_workflow_ref = fields.Nested(BaseWorkflowRefSchema)
@@ -126,6 +201,7 @@ class HistoryEntrySchema(ResponseSchema):
     changed_at = fields.DateTime()
     changed_by = fields.String(allow_none=True)
     revision = fields.Integer(validate=validate.Range(min=1))
+    reason = fields.String(allow_none=True, metadata={"description": "Why, as its author said."})
 
 
 class HistoryPageSchema(PageSchema):
@@ -158,6 +234,61 @@ class StepChangesSchema(ResponseSchema):
 
     step_id = fields.String()
     changes = fields.List(fields.Nested(FieldChangeSchema))
+
+
+class RevisionSchema(ResponseSchema):
+    """The effective workflow exactly as it stood after one revision, and who, when and why."""
+
+    revision = fields.Integer(validate=validate.Range(min=1))
+    definition = DescribedDict(PowDefinitionSchema)
+    changed_at = fields.DateTime()
+    changed_by = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    content_hash = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+
+
+class CompareSideSchema(ResponseSchema):
+    """One side of a comparison: as asked, its revision (null for the source) and hash."""
+
+    side = fields.String()
+    revision = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    content_hash = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+
+
+class StepAdditionSchema(ResponseSchema):
+    """A step on the ``to`` side only: its place there and its own fields."""
+
+    step_id = fields.String()
+    parent = fields.String(allow_none=True)
+    position = fields.Integer(validate=validate.Range(min=0))
+    step = fields.Dict()
+
+
+class StepRemovalSchema(ResponseSchema):
+    """A step on the ``from`` side only: its place there."""
+
+    step_id = fields.String()
+    parent = fields.String(allow_none=True)
+    position = fields.Integer(validate=validate.Range(min=0))
+
+
+class CompareResponseSchema(ResponseSchema):
+    """What differs from ``from`` to ``to``, in drift's words, and enough to apply it."""
+
+    from_ = fields.Nested(CompareSideSchema, data_key="from", attribute="from")
+    to = fields.Nested(CompareSideSchema)
+    steps_added = fields.List(fields.String())
+    step_additions = fields.List(fields.Nested(StepAdditionSchema))
+    steps_removed = fields.List(fields.String())
+    step_removals = fields.List(fields.Nested(StepRemovalSchema))
+    steps_reordered = fields.Boolean()
+    steps_moved = fields.List(fields.String())
+    step_moves = fields.List(fields.Nested(StepMoveSchema))
+    steps_modified = fields.List(fields.String())
+    step_changes = fields.List(fields.Nested(StepChangesSchema))
+    metadata_changed = fields.Boolean()
+    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
+    is_same = fields.Boolean()
 
 
 class DriftResponseSchema(ResponseSchema):

@@ -4,7 +4,7 @@ Both live in the database so that every gunicorn worker and every replica sees t
 counts and the same revocations.
 
 Revision ID: 20261201_001
-Revises: 20261201_003
+Revises: 20261201_004
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261201_001"
-down_revision = "20261201_003"
+down_revision = "20261201_004"
 branch_labels = None
 depends_on = None
 
