@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from combine_app.catalog.commands import get_loader
+from combine_app.database import transaction
 from combine_app.errors import AppError
 from combine_app.extensions import db
 from combine_app.projects import service as projects
@@ -36,12 +37,11 @@ def workflow_accept_deviation(project_id: str):
     key = request.form.get("key", "")
     reason = request.form.get("reason", "")
     try:
-        DeviationService(db.session, get_loader()).accept(
-            project, key, reason, current_user.username
-        )
-        db.session.commit()
+        with transaction():
+            DeviationService(db.session, get_loader()).accept(
+                project, key, reason, current_user.username
+            )
     except AppError as error:
-        db.session.rollback()
         if error.errors:  # the reason or the key: shown next to the item's reason field
             messages = [" ".join(m) for m in error.errors.values()]
             context = drift_context(project, accept_errors={key: messages}, accept_reason=reason)
@@ -58,12 +58,11 @@ def workflow_withdraw_deviation(project_id: str):
     """Withdraw the acceptance named by the form: the item is unexplained again."""
     project = projects.get_project(current_user, project_id)
     try:
-        DeviationService(db.session, get_loader()).withdraw(
-            project, request.form.get("key", ""), current_user.username
-        )
-        db.session.commit()
+        with transaction():
+            DeviationService(db.session, get_loader()).withdraw(
+                project, request.form.get("key", ""), current_user.username
+            )
     except AppError as error:
-        db.session.rollback()
         flash(error.detail, "error")
         return redirect(_drift_url(project))
     flash("Withdrawn: the difference is unexplained again.", "success")

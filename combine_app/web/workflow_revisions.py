@@ -11,11 +11,10 @@ from typing import Any
 from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
-from sqlalchemy.orm.exc import StaleDataError
 
 from combine_app.catalog.validation import count_steps
-from combine_app.errors import AppError, PreconditionFailed, ValidationFailed
-from combine_app.extensions import db
+from combine_app.database import transaction
+from combine_app.errors import AppError, ConcurrentChange, PreconditionFailed, ValidationFailed
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
@@ -97,28 +96,22 @@ def workflow_restore(project_id: str):
         return _render_revision(project, instance, service, number, status=422, errors=errors)
     try:
         before = instance.revision
-        restored = service.restore_instance(
-            project,
-            number,
-            current_user.username,
-            expected_revision=loaded_at,
-            reason=data["reason"],
-        )
-        db.session.commit()
-    except (PreconditionFailed, StaleDataError):
-        db.session.rollback()
+        with transaction():
+            restored = service.restore_instance(
+                project,
+                number,
+                current_user.username,
+                expected_revision=loaded_at,
+                reason=data["reason"],
+            )
+    except (PreconditionFailed, ConcurrentChange):
         instance = service.get_instance(project)
         stale = (
             f"This workflow was changed since you opened this page (now revision "
             f"{instance.revision}). Check the preview below again, then restore."
         )
         return _render_revision(project, instance, service, number, status=409, stale=stale)
-    except ValidationFailed as error:
-        db.session.rollback()
-        flash(_message(error), "error")
-        return redirect(_panel_url(project))
     except AppError as error:
-        db.session.rollback()
         flash(_message(error), "error")
         return redirect(_panel_url(project))
     if restored.revision == before:
@@ -183,10 +176,9 @@ def workflow_archive(project_id: str):
     if data is None:
         return render_project_with_reason_error(project, "archive", errors)
     try:
-        _service().archive_instance(project, current_user.username, data["reason"])
-        db.session.commit()
+        with transaction():
+            _service().archive_instance(project, current_user.username, data["reason"])
     except AppError as error:
-        db.session.rollback()
         flash(_message(error), "error")
         return redirect(_panel_url(project))
     flash("The workflow is archived.", "success")
