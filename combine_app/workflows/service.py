@@ -37,6 +37,11 @@ from combine_app.workflows.revisions import (
 Side = int | str
 
 
+def missing_instance(project_key: str) -> NotFound:
+    """The 404 of a project that has no workflow instance."""
+    return NotFound(f"Project {project_key} has no workflow instance.")
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     """One page of an instance's history, newest first."""
@@ -84,7 +89,7 @@ class WorkflowInstanceService:
         """The project's instance; 404 when it has none."""
         instance = self.instances.get_by_project_id(project.id, for_update=for_update)
         if instance is None:
-            raise NotFound(f"Project {project.project_id} has no workflow instance.")
+            raise missing_instance(project.project_id)
         return instance
 
     def update_instance(
@@ -253,10 +258,8 @@ class WorkflowInstanceService:
 
     def history_of(self, instance: WorkflowInstance, limit: int, offset: int) -> HistoryPage:
         """A page of ``instance``'s history, newest first, with the total count."""
-        return HistoryPage(
-            self.instances.get_history(instance.id, limit, offset),
-            self.instances.count_history(instance.id),
-        )
+        total = instance.history_count
+        return HistoryPage(self.instances.get_history(instance.id, limit, offset, total), total)
 
     def complete_instance(
         self, project: Project, changed_by: str, reason: str | None = None
