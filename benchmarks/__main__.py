@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick]`` (``make bench``): the diff benchmark, then the API one."""
+"""``python -m benchmarks [--quick]`` (``make bench``): diff, API and revision-read benchmarks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("bench_diff", "bench_api")
+BENCHMARKS = ("bench_diff", "bench_api", "bench_revisions")
 
 
 def run(name: str, argv: list[str]) -> int:

@@ -192,7 +192,7 @@ def history(instance_id: uuid.UUID):
 
     def read(cursor):
         cursor.execute(
-            "SELECT id, change_type, change_detail, changed_at, changed_by, revision "
+            "SELECT id, change_type, change_detail, changed_at, changed_by, revision, reason "
             "FROM workflow_instance_history WHERE instance_id = %s "
             "ORDER BY revision DESC, position ASC LIMIT %s OFFSET %s",
             (str(instance_id), limit, offset),
@@ -213,6 +213,7 @@ def history(instance_id: uuid.UUID):
             "changed_at": _time(row[3]),
             "changed_by": row[4],
             "revision": row[5],
+            "reason": row[6],
         }
         for row in rows
     ]

@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from combine_app.extensions import csrf, db, login_manager, migrate
+from combine_app.json_provider import OrjsonProvider
+from combine_app.session_cookies import LeanSessionInterface
 from combine_app.settings import engine_options, load_settings, normalise_database_url
 
 
@@ -27,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.json.sort_keys = False  # keep definitions in the order their authors wrote them
+    app.json = OrjsonProvider(app)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -48,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extension objects; importing the models registers every table."""
     import combine_app.models  # noqa: F401
 
+    app.session_interface = LeanSessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["COMBINE_MIGRATIONS_DIR"]))
     login_manager.init_app(app)
@@ -55,15 +58,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API, the pages and the health checks."""
-    from combine_app.api import api
+    """The JSON API and its reference page, the pages and the health checks."""
+    from combine_app.api.openapi import init_api
+    from combine_app.api.reference import reference
     from combine_app.auth.views import auth
     from combine_app.health import health
     from combine_app.web import web
 
     app.register_blueprint(health)
     app.register_blueprint(auth)
-    app.register_blueprint(api)
+    init_api(app)  # registers the /api/v1 blueprint and describes it
+    app.register_blueprint(reference)
     app.register_blueprint(web)
 
 
@@ -75,10 +80,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """``users``, ``tokens`` and ``config`` command groups."""
+    """``users``, ``tokens``, ``config`` and ``workflow`` command groups."""
     from combine_app.auth.commands import tokens_cli, users_cli
     from combine_app.catalog.commands import config_cli
+    from combine_app.workflows.commands import workflow_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(config_cli)
+    app.cli.add_command(workflow_cli)

@@ -16,9 +16,9 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
+from combine_app.schemas import PROBLEM_JSON, problem_body
 
-PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
 
 # Served when the error page itself cannot be rendered: base.html shows the signed-in user, so
 # with the database down the normal page would fail in turn and become a bare 500.
@@ -107,15 +107,7 @@ def wants_json() -> bool:
 
 def problem(status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
     """Build an ``application/problem+json`` response."""
-    body = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    response = jsonify(body)
+    response = jsonify(problem_body(status, detail, errors))
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     for name, value in (headers or {}).items():

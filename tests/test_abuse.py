@@ -377,6 +377,7 @@ def api_routes(app) -> list[tuple[str, str, str]]:
 def concrete(rule: str, project_ref: str) -> str:
     path = rule.replace("<project_id>", project_ref)
     path = path.replace("<path:key>", "step_modified:product_discovery:task_prompt")
+    path = path.replace("<int:number>", "1")  # a revision
     assert "<" not in path, f"a new path parameter in {rule}: teach this test about it"
     return path
 
@@ -422,7 +423,14 @@ def valid_body(method: str, rule: str, workflow: dict) -> dict | None:
         return {"workflow_id": SPD, "version": "1.0.0"}
     if method == "POST" and rule.endswith("/deviations"):
         return {"key": "step_modified:product_discovery:task_prompt", "reason": "Intended."}
+    if method == "POST" and rule.endswith("/restore"):
+        return {"revision": 1, "reason": "Back."}
     return None
+
+
+def valid_query(rule: str) -> str:
+    """Query arguments the route would accept from the owner (those it requires)."""
+    return "?from=1&to=current" if rule.endswith("/compare") else ""
 
 
 def test_another_users_token_gets_404_on_every_project_route(
@@ -435,7 +443,8 @@ def test_another_users_token_gets_404_on_every_project_route(
     for ref in (KEY, workflow["project_id"]):
         for method, rule, _ in project_routes:
             body = valid_body(method, rule, workflow)
-            response = mallory._call(method, concrete(rule, ref).removeprefix(PREFIX), json=body)
+            path = concrete(rule, ref).removeprefix(PREFIX) + valid_query(rule)
+            response = mallory._call(method, path, json=body)
             assert_problem(response, 404)
             assert "Software Product" not in response.get_data(as_text=True)
     assert written(db_session) == before

@@ -453,7 +453,8 @@ def _api_routes(app) -> list[tuple[str, str]]:
         path = rule.rule
         for argument in rule.arguments:
             path = path.replace(f"<{argument}>", "SPD-001")
-            for converter in ("string", "path", "int", "uuid"):
+            path = path.replace(f"<int:{argument}>", "1")  # a number (a revision)
+            for converter in ("string", "path", "uuid"):
                 path = path.replace(f"<{converter}:{argument}>", "SPD-001")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 
-from combine_app.api import api, json_body
+from combine_app.api import api
+from combine_app.api.responses import no_content
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import NotFound
@@ -12,52 +13,50 @@ from combine_app.projects import intake, overview, service
 from combine_app.projects.intake import IntakeRequestSchema
 from combine_app.projects.schemas import (
     ProjectCreateSchema,
+    ProjectFromIntakeSchema,
     ProjectListArgs,
+    ProjectListSchema,
     ProjectPatchSchema,
     ProjectSchema,
+    ProjectTreeSchema,
 )
-from combine_app.workflows.schemas import WorkflowInstanceSchema
 
-project_schema = ProjectSchema()
-instance_schema = WorkflowInstanceSchema()
+TAGS = ["projects"]
 
 
-@api.get("/projects")
-def list_projects():
-    """Projects the caller may see, filtered and paginated, each with its workflow status."""
-    args = ProjectListArgs().load(request.args)
-    query = service.search_filter(
-        service.visible_projects(g.user), args["search"], args["include_archived"]
+@api.get("/projects", tags=TAGS)
+@api.arguments(ProjectListArgs, location="query")
+@api.response(200, ProjectListSchema, description="One page of projects.")
+def list_projects(args: dict):
+    """Projects the caller may see, newest first, with their workflow status."""
+
+    rows, total = overview.list_rows(
+        g.user, args["search"], args["include_archived"], args["offset"], args["limit"]
     )
-    rows, total = overview.page(query, args["offset"], args["limit"])
-    return {
-        "projects": [_with_workflow_status(row) for row in rows],
-        "total": total,
-        "offset": args["offset"],
-        "limit": args["limit"],
-    }
+    return {"projects": rows, "total": total, "offset": args["offset"], "limit": args["limit"]}
 
 
-def _with_workflow_status(row: overview.ProjectRow) -> dict:
-    return {
-        **project_schema.dump(row.project),
-        "has_workflow": row.has_workflow,
-        "workflow_status": row.workflow_status,
-    }
-
-
-@api.post("/projects/from-intake")
+@api.post("/projects/from-intake", tags=TAGS)
 @unit_of_work
-def create_project_from_intake():
-    """Create a project from an intake document, with its workflow when one is named."""
-    data = IntakeRequestSchema().load(json_body())
+@api.arguments(IntakeRequestSchema)
+@api.response(201, ProjectFromIntakeSchema, description="The new project with its workflow.")
+@api.alt_response(
+    200,
+    schema=ProjectFromIntakeSchema,
+    description="The project this execution_id made.",
+    success=True,
+)
+def create_project_from_intake(data: dict):
+    """Create a project (and its workflow when one is named) from an intake document.
+
+    A repeated execution_id answers 200 with the project it made.
+    """
     result = intake.create_from_intake(g.user, data, get_loader())
-    body = project_schema.dump(result.project)
-    body["workflow"] = instance_schema.dump(result.workflow) if result.workflow else None
-    return body, 201 if result.created else 200
+    return result, 201 if result.created else 200
 
 
-@api.get("/projects/<project_id>/tree")
+@api.get("/projects/<project_id>/tree", tags=TAGS)
+@api.response(200, ProjectTreeSchema, description="The project and its workflow state.")
 def project_tree(project_id: str):
     """A project with its workflow state, read in one query."""
     row = overview.one(service.project_query(g.user, project_id))
@@ -73,56 +72,61 @@ def project_tree(project_id: str):
             "revision": row.workflow_revision,
         }
     return {
-        "project": project_schema.dump(row.project),
+        "project": row.project,
         "has_workflow": row.has_workflow,
         "workflow_status": row.workflow_status,
         "workflow": workflow,
     }
 
 
-@api.post("/projects")
+@api.post("/projects", tags=TAGS)
 @unit_of_work
-def create_project():
+@api.arguments(ProjectCreateSchema)
+@api.response(201, ProjectSchema, description="The new project.")
+def create_project(data: dict):
     """Create a project owned by the caller."""
-    data = ProjectCreateSchema().load(json_body())
-    project = service.create_project(g.user, data["name"], data["description"])
-    return project_schema.dump(project), 201
+    return service.create_project(g.user, data["name"], data["description"])
 
 
-@api.get("/projects/<project_id>")
+@api.get("/projects/<project_id>", tags=TAGS)
+@api.response(200, ProjectSchema, description="The project.")
 def get_project(project_id: str):
     """One project by UUID or key."""
-    return project_schema.dump(service.get_project(g.user, project_id))
+    return service.get_project(g.user, project_id)
 
 
-@api.patch("/projects/<project_id>")
+@api.patch("/projects/<project_id>", tags=TAGS)
 @unit_of_work
-def patch_project(project_id: str):
+@api.arguments(ProjectPatchSchema)
+@api.response(200, ProjectSchema, description="The project.")
+def patch_project(data: dict, project_id: str):
     """Rename or re-describe a project."""
-    data = ProjectPatchSchema().load(json_body())
     project = service.get_project(g.user, project_id, for_update=True)
-    return project_schema.dump(service.update_project(project, g.user, data))
+    return service.update_project(project, g.user, data)
 
 
-@api.delete("/projects/<project_id>")
+@api.delete("/projects/<project_id>", tags=TAGS)
 @unit_of_work
+@api.response(204, description="Deleted.")
 def delete_project(project_id: str):
     """Delete a project with its workflow instance and history."""
     service.delete_project(service.get_project(g.user, project_id, for_update=True), g.user)
-    return "", 204
+    return no_content()
 
 
-@api.post("/projects/<project_id>/archive")
+@api.post("/projects/<project_id>/archive", tags=TAGS)
 @unit_of_work
+@api.response(200, ProjectSchema, description="The project.")
 def archive_project(project_id: str):
-    """Archive a project (409 if it already is)."""
+    """Archive a project; 409 if it already is."""
     project = service.get_project(g.user, project_id, for_update=True)
-    return project_schema.dump(service.archive_project(project, g.user))
+    return service.archive_project(project, g.user)
 
 
-@api.post("/projects/<project_id>/unarchive")
+@api.post("/projects/<project_id>/unarchive", tags=TAGS)
 @unit_of_work
+@api.response(200, ProjectSchema, description="The project.")
 def unarchive_project(project_id: str):
-    """Unarchive a project (409 if it is not archived)."""
+    """Unarchive a project; 409 if it is not archived."""
     project = service.get_project(g.user, project_id, for_update=True)
-    return project_schema.dump(service.unarchive_project(project, g.user))
+    return service.unarchive_project(project, g.user)

@@ -25,7 +25,13 @@ NAME_LIMIT = 200
 class IntakeRequestSchema(StrictSchema):
     """Body of ``POST /projects/from-intake``; the intake document itself is kept as sent."""
 
-    intake_document = fields.Dict(required=True)
+    intake_document = fields.Dict(
+        required=True,
+        metadata={
+            "description": "Kept as sent. The project is named by project_name, else by the "
+            "first line of summary.description."
+        },
+    )
     workflow_id = Trimmed(load_default=None, allow_none=True, validate=IDENTIFIER)
     workflow_version = Trimmed(load_default=None, allow_none=True, validate=SEMVER)
     execution_id = Trimmed(load_default=None, allow_none=True, validate=validate.Length(1, 200))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from combine_app.schemas import PageArgs, StrictSchema, Trimmed
+from combine_app.schemas import PageArgs, PageSchema, ResponseSchema, StrictSchema, Trimmed
+from combine_app.workflows.models import STATUSES as WORKFLOW_STATUSES
+from combine_app.workflows.schemas import WorkflowInstanceSchema
 
 NAME_LENGTH = validate.Length(min=1, max=200)
+PROJECT_STATUSES = ("active", "archived")
 DESCRIPTION_LENGTH = validate.Length(max=10_000)
 
 
@@ -36,15 +39,70 @@ class ProjectListArgs(PageArgs):
     include_archived = fields.Boolean(load_default=False)
 
 
-class ProjectSchema(StrictSchema):
+class ProjectSchema(ResponseSchema):
     """A project as the API returns it."""
 
     id = fields.UUID()
-    project_id = fields.String()
+    project_id = fields.String(metadata={"description": "The human key, e.g. SPD-001."})
     name = fields.String()
     description = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(PROJECT_STATUSES))
     is_archived = fields.Boolean()
-    owner = fields.Function(lambda project: project.owner.username)
+    owner = fields.String(
+        attribute="owner.username", metadata={"description": "The owner's username."}
+    )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+def _workflow_status() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=validate.OneOf(WORKFLOW_STATUSES),
+        metadata={"description": "The workflow instance's status; null when there is none."},
+    )
+
+
+class ProjectListItemSchema(ProjectSchema):
+    """A project in a list, with the state of its workflow: dumped from a row of exactly these
+    columns (``projects.overview.LIST_COLUMNS``)."""
+
+    owner = fields.String(metadata={"description": "The owner's username."})
+    has_workflow = fields.Boolean()
+    workflow_status = _workflow_status()
+
+
+class ProjectListSchema(PageSchema):
+    """One page of the projects the caller may see, newest first."""
+
+    projects = fields.List(fields.Nested(ProjectListItemSchema))
+
+
+class ProjectFromIntakeSchema(ProjectSchema):
+    """The project an intake made, with its workflow (null when none was named)."""
+
+    workflow = fields.Nested(WorkflowInstanceSchema, allow_none=True)
+
+    def get_attribute(self, obj, attr, default):
+        """The workflow from the intake result, the rest from its project."""
+        source = obj if attr == "workflow" else obj.project
+        return super().get_attribute(source, attr, default)
+
+
+class TreeWorkflowSchema(ResponseSchema):
+    """The workflow state a project tree shows."""
+
+    workflow_id = fields.String()
+    version = fields.String()
+    pow_class = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(WORKFLOW_STATUSES))
+    revision = fields.Integer(validate=validate.Range(min=1))
+
+
+class ProjectTreeSchema(ResponseSchema):
+    """A project with its workflow state."""
+
+    project = fields.Nested(ProjectSchema)
+    has_workflow = fields.Boolean()
+    workflow_status = _workflow_status()
+    workflow = fields.Nested(TreeWorkflowSchema, allow_none=True)

@@ -10,4 +10,9 @@ web = Blueprint(
     static_url_path="/static",
 )
 
-from combine_app.web import projects, workflow  # noqa: E402,F401  (routes register on import)
+from combine_app.web import (  # noqa: E402,F401  (routes register on import)
+    projects,
+    workflow,
+    workflow_deviations,
+    workflow_revisions,
+)

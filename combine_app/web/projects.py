@@ -16,6 +16,7 @@ from combine_app.schemas import MAX_PAGE_SIZE
 from combine_app.web import web
 from combine_app.web.forms import load_form
 from combine_app.web.workflow import workflow_panel
+from combine_app.web.workflow_deviations import list_drifts
 
 PAGE_SIZE = 25
 
@@ -56,6 +57,7 @@ def projects():
     return render_template(
         "projects/list.html",
         rows=rows,
+        drifts=list_drifts(rows),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),

@@ -22,6 +22,7 @@ from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web import workflow_edit as editing
+from combine_app.web.forms import load_form
 from combine_app.web.workflow_view import (
     StepView,
     as_json,
@@ -31,13 +32,23 @@ from combine_app.web.workflow_view import (
     ordered_definition,
     step_views,
 )
-from combine_app.web.workflow_words import describe_entry, field_change_short
+from combine_app.web.workflow_words import (
+    KIND_TITLES,
+    ORIGIN_TITLES,
+    ORIGIN_WORDS,
+    describe_entry,
+    field_change_short,
+)
 from combine_app.workflows import diff as structural
 from combine_app.workflows.models import WorkflowInstance
-from combine_app.workflows.schemas import CreateWorkflowInstanceSchema
+from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
 HISTORY_PAGE_SIZE = 10
+# The change types of a save (an edit or a restore), as opposed to created or status changes.
+SAVE_CHANGE_TYPES = frozenset(
+    {"step_added", "step_removed", "step_reordered", "step_modified", "metadata_changed"}
+)
 CLASS_LABELS = {"reference": "Reference", "template": "Template"}
 # Sent by workflow.js when it wants only the editor's inner HTML back.
 PARTIAL_HEADER = "X-Combine-Partial"
@@ -126,6 +137,7 @@ def _history_items(entries: list) -> list[dict[str, Any]]:
         last = items[-1] if items else None
         if last and last["revision"] == entry.revision and last["who"] == entry.changed_by:
             last["sentences"].extend(sentences)
+            last["is_save"] = last["is_save"] or entry.change_type in SAVE_CHANGE_TYPES
             continue
         items.append(
             {
@@ -134,9 +146,24 @@ def _history_items(entries: list) -> list[dict[str, Any]]:
                 "who": entry.changed_by,
                 "when": entry.changed_at,
                 "revision": entry.revision,
+                "reason": entry.reason,
+                "restored_from": (entry.change_detail or {}).get("restored_from"),
+                "is_save": entry.change_type in SAVE_CHANGE_TYPES,
             }
         )
     return items
+
+
+def render_project_with_reason_error(project: Project, form: str, errors: dict):
+    """The project page again, the panel's ``form`` open with its reason's message beside it."""
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        audit=projects.audit_trail(project)[:50],
+        errors={},
+        workflow_form_errors={form: errors},
+        **workflow_panel(project),
+    ), 422
 
 
 def _choices() -> list[tuple[str, list]]:
@@ -191,18 +218,27 @@ def _message(error: AppError) -> str:
 @login_required
 def workflow_drift(project_id: str):
     """The drift summary: a fragment for workflow.js (``?partial=1``), else a full page."""
-    project = _project(project_id)
+    context = drift_context(_project(project_id))
+    if request.args.get("partial") == "1":
+        return render_template("workflow/_drift.html", **context)
+    return render_template("workflow/drift.html", **context)
+
+
+def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
+    """What the drift summary shows: the drift with its items, step names, whether it may change."""
     service = _service()
     instance = service.get_instance(project)
-    context = {
+    return {
         "project": project,
         "workflow": instance,
         "drift": service.drift_of(instance),
         "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
+        "drift_read_only": _read_only_reason(project, instance),
+        "origin_titles": ORIGIN_TITLES,
+        "kind_titles": KIND_TITLES,
+        "origin_words": ORIGIN_WORDS,
+        **extra,
     }
-    if request.args.get("partial") == "1":
-        return render_template("workflow/_drift.html", **context)
-    return render_template("workflow/drift.html", **context)
 
 
 def _step_names(definition: dict) -> list[tuple[str, str]]:
@@ -221,8 +257,11 @@ def workflow_complete(project_id: str):
     if request.form.get("confirm") != "yes":
         flash("Tick “Yes, mark it completed” to confirm.", "error")
         return redirect(_panel_url(project))
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return render_project_with_reason_error(project, "complete", errors)
     try:
-        _service().complete_instance(project, current_user.username)
+        _service().complete_instance(project, current_user.username, data["reason"])
         db.session.commit()
     except AppError as error:
         db.session.rollback()
@@ -331,10 +370,19 @@ def _save(
     revision: int,
 ):
     """One full replacement at the revision the page was loaded at, or why it was refused."""
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return _render_editor(
+            project, instance, working, revision, status=422, reason_errors=errors
+        )
     try:
         before = instance.revision
         saved = service.update_instance(
-            project, working, current_user.username, expected_revision=revision
+            project,
+            working,
+            current_user.username,
+            expected_revision=revision,
+            reason=data["reason"],
         )
         db.session.commit()
     except (PreconditionFailed, StaleDataError):

@@ -125,6 +125,37 @@ def _parent_name(parent: Any) -> str:
     return str(parent) if parent else "the top level"
 
 
+def _deviation_accepted(detail: Detail) -> list[str]:
+    phrase = f"accepted the difference {compact(detail.get('key'), 120)}"
+    reason = detail.get("reason")
+    return [phrase + (f": “{compact(reason, 200)}”" if reason else "")]
+
+
+def _deviation_withdrawn(detail: Detail) -> list[str]:
+    return [f"withdrew the acceptance of {compact(detail.get('key'), 120)}"]
+
+
+# The drift summary's groups: who made a difference, then what kind of difference it is.
+ORIGIN_TITLES = (
+    ("instance", "Changed in this project"),
+    ("source", "Changed in the source release since it was assigned (not by this project)"),
+    ("both", "Changed on both sides"),
+    ("unknown", "Origin unknown (the starting point of this workflow is not known)"),
+)
+ORIGIN_WORDS = {
+    "instance": "changed in this project",
+    "source": "changed in the source release",
+    "both": "changed on both sides",
+    "unknown": "origin unknown",
+}
+KIND_TITLES = (
+    ("step_added", "Steps added"),
+    ("step_removed", "Steps removed"),
+    ("step_moved", "Steps moved"),
+    ("step_modified", "Steps modified"),
+    ("metadata_changed", "Workflow fields changed"),
+)
+
 _DESCRIBERS: dict[str, Callable[[Detail], list[str]]] = {
     "created": _created,
     "step_added": _added,
@@ -133,4 +164,6 @@ _DESCRIBERS: dict[str, Callable[[Detail], list[str]]] = {
     "step_modified": _modified,
     "metadata_changed": _metadata,
     "status_changed": _status,
+    "deviation_accepted": _deviation_accepted,
+    "deviation_withdrawn": _deviation_withdrawn,
 }

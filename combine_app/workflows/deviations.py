@@ -14,8 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from combine_app.workflows import diff as structural
-from combine_app.workflows.models import AcceptedDeviation, WorkflowInstance
-from combine_app.workflows.revisions import base_definition
+from combine_app.workflows.models import (
+    AcceptedDeviation,
+    WorkflowInstance,
+    WorkflowInstanceCheckpoint,
+)
+from combine_app.workflows.revisions import BASE_REVISION
 
 
 class AcceptedDeviationRepository:
@@ -74,23 +78,27 @@ def as_acceptance(row: AcceptedDeviation) -> dict[str, Any]:
     }
 
 
-def accepted_map(rows: Iterable[AcceptedDeviation]) -> dict[str, dict[str, Any]]:
-    """Acceptances by key, for ``drift_items.explain``."""
-    return {row.key: as_acceptance(row) for row in rows}
-
-
-def known_base(
-    session: Session, instance: WorkflowInstance, source: Mapping[str, Any] | None
-) -> Mapping[str, Any] | None:
-    """The definition the instance started from, where it can be known for certain; else None.
-
-    That is the base snapshot (the revision-1 checkpoint), or else a source that still hashes to
-    the recorded ``content_hash``: exactly what was snapshotted.
-    """
-    kept = base_definition(session, instance)
-    if kept is not None:
-        return kept
-    return unchanged_source(instance.base_workflow_ref, source)
+def base_definitions(
+    session: Session, instances: Iterable[WorkflowInstance]
+) -> dict[uuid.UUID, dict | None]:
+    """``revisions.base_definition`` of many instances in one query: each base snapshot, or None
+    where it is missing or does not hash to the recorded ``content_hash`` (never a guess)."""
+    by_id = {instance.id: instance for instance in instances}
+    found: dict[uuid.UUID, dict | None] = dict.fromkeys(by_id)
+    if not by_id:
+        return found
+    checkpoints = session.scalars(
+        select(WorkflowInstanceCheckpoint).where(
+            WorkflowInstanceCheckpoint.instance_id.in_(list(by_id)),
+            WorkflowInstanceCheckpoint.revision == BASE_REVISION,
+        )
+    )
+    for checkpoint in checkpoints:
+        recorded = by_id[checkpoint.instance_id].base_workflow_ref.get("content_hash")
+        copied, digest = structural.snapshot(checkpoint.definition)
+        if recorded is None or digest == recorded:
+            found[checkpoint.instance_id] = copied
+    return found
 
 
 def unchanged_source(

@@ -35,6 +35,11 @@ ACCEPTED = "accepted"  # it explains the item: both sides are as they were when 
 CHANGED_SINCE = "changed_since"  # accepted earlier, but a side changed since: unexplained again
 NOT_A_DIFFERENCE = "not_a_difference"  # the difference it explained is gone
 
+# What a drift response amounts to, as the badge and the drift gate say it.
+IN_SYNC = "in_sync"
+DRIFTED = "drifted"  # at least one difference nobody has accepted (or the source is gone)
+DEVIATIONS_ACCEPTED = "deviations_accepted"  # every difference accepted, each with its reason
+
 Item = dict[str, Any]
 
 
@@ -168,6 +173,13 @@ def explained_drift(
         items=items, unexplained_count=unexplained, is_drifted_unexplained=unexplained > 0
     )
     return response
+
+
+def drift_state(drift: Mapping[str, Any]) -> str:
+    """``in_sync``, ``drifted`` or ``deviations_accepted`` for an explained drift response."""
+    if drift["is_drifted_unexplained"]:
+        return DRIFTED
+    return DEVIATIONS_ACCEPTED if drift["is_drifted"] else IN_SYNC
 
 
 def _place(parent: str | None, position: int) -> dict[str, Any]:

@@ -1,56 +1,317 @@
-"""Marshmallow schemas for workflow instance requests and responses (spec phase 4)."""
+"""Marshmallow schemas for workflow instance requests and responses (spec phase 4).
+
+The response schemas dump what the views answer with and, through the API's OpenAPI
+converter, describe it: a field added here is sent and documented at once.
+"""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import re
 
-from combine_app.schemas import PageArgs, StrictSchema, Trimmed
-from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH, REASON_LIMIT
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from combine_app.catalog import validation as pow_rules
+from combine_app.schemas import (
+    DescribedDict,
+    PageArgs,
+    PageSchema,
+    ResponseSchema,
+    StrictSchema,
+    Trimmed,
+)
+from combine_app.workflows import drift_items
+from combine_app.workflows.models import (
+    CHANGE_TYPES,
+    MAX_DEVIATION_KEY_LENGTH,
+    REASON_LIMIT,
+    STATUSES,
+)
 
 IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
 SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
+# Described as the rules the service applies (catalog/validation.py); loaded by it, not here.
+_ID = [validate.Length(min=1, max=pow_rules.MAX_ID_LENGTH), IDENTIFIER]
+_POW_CLASS = validate.OneOf(pow_rules.CONFIG_POW_CLASSES)
 
 
 class CreateWorkflowInstanceSchema(StrictSchema):
-    """Body of ``POST /projects/{id}/workflow``; ``version`` defaults to the active release."""
+    """Body of ``POST /projects/{id}/workflow``: which release of which POW to snapshot."""
 
     workflow_id = Trimmed(required=True, validate=[validate.Length(max=100), IDENTIFIER])
-    version = Trimmed(load_default=None, allow_none=True, validate=SEMVER)
+    version = Trimmed(required=True, validate=SEMVER)
+
+
+class DerivedFromSchema(Schema):
+    """The POW a template was derived from."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    workflow_id = fields.String(required=True, validate=_ID)
+    version = fields.String(required=True, validate=SEMVER)
+
+
+class StepSchema(Schema):
+    """A step; a step with ``iterate_over`` may hold nested steps. Unknown keys are kept."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    step_id = fields.String(required=True, validate=_ID)
+    steps = fields.List(fields.Nested(lambda: StepSchema()))
+
+
+class PowDefinitionSchema(Schema):
+    """A POW definition; unknown keys are kept.
+
+    Describes what the workflow service accepts (catalog/validation.py holds the rules: step_ids
+    unique across the whole tree, at most MAX_STEPS steps nested at most MAX_DEPTH deep). A
+    definition is stored and answered as sent, so it is dumped as a plain mapping.
+    """
+
+    class Meta:
+        unknown = INCLUDE
+
+    workflow_id = fields.String(required=True, validate=_ID)
+    name = Trimmed(required=True, validate=validate.Length(min=1))
+    pow_class = fields.String(required=True, validate=_POW_CLASS)
+    description = fields.String()
+    schema_version = fields.String()
+    source_version = fields.String(allow_none=True, validate=SEMVER)
+    tags = fields.List(fields.String())
+    derived_from = fields.Nested(DerivedFromSchema, allow_none=True)
+    steps = fields.List(fields.Nested(StepSchema), required=True)
+
+
+class Reason(Trimmed):
+    """Why a change is made: plain text, trimmed, at most 1,000 characters; blank is none."""
+
+    default_error_messages = {"too_long": f"At most {REASON_LIMIT} characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("metadata", {"description": self.__doc__, "maxLength": REASON_LIMIT})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > REASON_LIMIT:
+            raise self.make_error("too_long")
+        return text or None
 
 
 class UpdateWorkflowInstanceSchema(StrictSchema):
-    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition."""
+    """Body of ``PUT /projects/{id}/workflow``: the full replacement definition, and why."""
 
-    effective_workflow = fields.Dict(required=True)
+    effective_workflow = DescribedDict(PowDefinitionSchema, required=True)
+    reason = Reason()
+
+
+class ReasonSchema(StrictSchema):
+    """Body of ``…/complete`` and ``…/archive``: ``{reason?}``, or no body at all."""
+
+    # The API's request reader answers {} for an empty body of such a schema (no 415).
+    BODY_OPTIONAL = True
+
+    reason = Reason()
+
+
+class RestoreSchema(StrictSchema):
+    """Body of ``POST …/workflow/restore``: the revision to make current again, and why."""
+
+    revision = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2_000_000_000)
+    )
+    reason = Reason()
+
+
+_REVISION_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+class Side(Trimmed):
+    """One side of a comparison: a revision number, ``current`` or ``source``."""
+
+    default_error_messages = {
+        "side": "Must be a revision number (1, 2, ...), 'current' or 'source'."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "A revision number, `current`, or `source` (the source release "
+                "as it is now).",
+                "pattern": r"^([1-9][0-9]{0,8}|current|source)$",
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text in ("current", "source"):
+            return text
+        if _REVISION_NUMBER.match(text):
+            return int(text)
+        raise self.make_error("side")
+
+
+class CompareArgs(StrictSchema):
+    """``from`` and ``to`` of the compare endpoint."""
+
+    from_ = Side(required=True, data_key="from")
+    to = Side(required=True)
 
 
 class HistoryArgs(PageArgs):
     """``limit`` and ``offset`` of the history endpoint."""
 
 
-class WorkflowInstanceSchema(StrictSchema):
+class BaseWorkflowRefSchema(ResponseSchema):
+    """Which release an instance was snapshotted from, and the hash of what it held then."""
+
+    workflow_id = fields.String(validate=_ID)
+    version = fields.String(validate=SEMVER)
+    pow_class = fields.String(validate=_POW_CLASS)
+    content_hash = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+
+
+class WorkflowInstanceSchema(ResponseSchema):
     """An instance as the API returns it."""
 
     id = fields.UUID()
     project_id = fields.UUID()
-    project_key = fields.Function(lambda instance: instance.project.project_id)
-    base_workflow_ref = fields.Dict()
-    effective_workflow = fields.Dict()
-    status = fields.String()
-    revision = fields.Integer()
+    project_key = fields.String(
+        metadata={"description": "The project's human key, e.g. SPD-001."},
+    )
+    base_workflow_ref = fields.Nested(BaseWorkflowRefSchema)
+    effective_workflow = DescribedDict(PowDefinitionSchema)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    revision = fields.Integer(validate=validate.Range(min=1))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
 
-class HistoryEntrySchema(StrictSchema):
+class HistoryEntrySchema(ResponseSchema):
     """One history entry."""
 
     id = fields.UUID()
-    change_type = fields.String()
+    change_type = fields.String(validate=validate.OneOf(CHANGE_TYPES))
     change_detail = fields.Dict(allow_none=True)
     changed_at = fields.DateTime()
     changed_by = fields.String(allow_none=True)
-    revision = fields.Integer()
+    revision = fields.Integer(validate=validate.Range(min=1))
+    reason = fields.String(allow_none=True, metadata={"description": "Why, as its author said."})
+
+
+class HistoryPageSchema(PageSchema):
+    """One page of an instance's history, newest first."""
+
+    entries = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+class FieldChangeSchema(ResponseSchema):
+    """One field that differs: its old and new value (null when absent on that side)."""
+
+    field = fields.String()
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+    change = fields.String(validate=validate.OneOf(("added", "removed", "changed")))
+
+
+class StepMoveSchema(ResponseSchema):
+    """A step that moved: its old and new parent (null: top level) and position."""
+
+    step_id = fields.String()
+    from_parent = fields.String(allow_none=True)
+    to_parent = fields.String(allow_none=True)
+    from_position = fields.Integer(validate=validate.Range(min=0))
+    to_position = fields.Integer(validate=validate.Range(min=0))
+
+
+class StepChangesSchema(ResponseSchema):
+    """A step whose own fields differ, with each field's change."""
+
+    step_id = fields.String()
+    changes = fields.List(fields.Nested(FieldChangeSchema))
+
+
+class RevisionSchema(ResponseSchema):
+    """The effective workflow exactly as it stood after one revision, and who, when and why."""
+
+    revision = fields.Integer(validate=validate.Range(min=1))
+    definition = DescribedDict(PowDefinitionSchema)
+    changed_at = fields.DateTime()
+    changed_by = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    content_hash = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+
+
+class CompareSideSchema(ResponseSchema):
+    """One side of a comparison: as asked, its revision (null for the source) and hash."""
+
+    side = fields.String()
+    revision = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    content_hash = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+
+
+class StepAdditionSchema(ResponseSchema):
+    """A step on the ``to`` side only: its place there and its own fields."""
+
+    step_id = fields.String()
+    parent = fields.String(allow_none=True)
+    position = fields.Integer(validate=validate.Range(min=0))
+    step = fields.Dict()
+
+
+class StepRemovalSchema(ResponseSchema):
+    """A step on the ``from`` side only: its place there."""
+
+    step_id = fields.String()
+    parent = fields.String(allow_none=True)
+    position = fields.Integer(validate=validate.Range(min=0))
+
+
+class CompareResponseSchema(ResponseSchema):
+    """What differs from ``from`` to ``to``, in drift's words, and enough to apply it."""
+
+    from_ = fields.Nested(CompareSideSchema, data_key="from", attribute="from")
+    to = fields.Nested(CompareSideSchema)
+    steps_added = fields.List(fields.String())
+    step_additions = fields.List(fields.Nested(StepAdditionSchema))
+    steps_removed = fields.List(fields.String())
+    step_removals = fields.List(fields.Nested(StepRemovalSchema))
+    steps_reordered = fields.Boolean()
+    steps_moved = fields.List(fields.String())
+    step_moves = fields.List(fields.Nested(StepMoveSchema))
+    steps_modified = fields.List(fields.String())
+    step_changes = fields.List(fields.Nested(StepChangesSchema))
+    metadata_changed = fields.Boolean()
+    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
+    is_same = fields.Boolean()
+
+
+class DriftResponseSchema(ResponseSchema):
+    """How an instance differs from its source now; computed at read time, never stored."""
+
+    base_workflow_id = fields.String()
+    base_version = fields.String()
+    steps_added = fields.List(fields.String())
+    steps_removed = fields.List(fields.String())
+    steps_reordered = fields.Boolean()
+    steps_moved = fields.List(fields.String())
+    step_moves = fields.List(fields.Nested(StepMoveSchema))
+    steps_modified = fields.List(fields.String())
+    step_changes = fields.List(fields.Nested(StepChangesSchema))
+    metadata_changed = fields.Boolean()
+    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
+    is_drifted = fields.Boolean()
+    source_available = fields.Boolean()
+    source_changed = fields.Boolean()
+    latest_version = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(lambda: DriftItemSchema()))
+    unexplained_count = fields.Integer(validate=validate.Range(min=0))
+    is_drifted_unexplained = fields.Boolean()
 
 
 class AcceptDeviationSchema(StrictSchema):
@@ -62,14 +323,47 @@ class AcceptDeviationSchema(StrictSchema):
     reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
 
 
-class AcceptedDeviationSchema(StrictSchema):
+class AcceptedDeviationSchema(ResponseSchema):
     """An accepted deviation, with what it is to the current drift (``status``)."""
 
     key = fields.String()
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf(drift_items.KINDS))
     reason = fields.String()
     fingerprint = fields.String()
     accepted_by = fields.String(allow_none=True)
-    accepted_at = fields.String()
-    revision = fields.Integer()
-    status = fields.String()
+    accepted_at = fields.String(metadata={"format": "date-time"})
+    revision = fields.Integer(validate=validate.Range(min=1))
+    status = fields.String(
+        validate=validate.OneOf(
+            (drift_items.ACCEPTED, drift_items.CHANGED_SINCE, drift_items.NOT_A_DIFFERENCE)
+        )
+    )
+
+
+class AcceptedDeviationListSchema(ResponseSchema):
+    """Every accepted deviation of an instance, oldest first."""
+
+    deviations = fields.List(fields.Nested(AcceptedDeviationSchema))
+    total = fields.Integer(validate=validate.Range(min=0))
+
+
+class DriftItemSchema(ResponseSchema):
+    """One difference between the source and the instance.
+
+    ``source`` and ``instance`` hold each side's value (field kinds; ``change`` tells a missing
+    field from null) or place (step kinds; null on the side where the step is not).
+    """
+
+    key = fields.String(validate=validate.Length(min=1))
+    kind = fields.String(validate=validate.OneOf(drift_items.KINDS))
+    step_id = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    change = fields.String(
+        allow_none=True, validate=validate.OneOf(("added", "removed", "changed"))
+    )
+    source = fields.Raw(allow_none=True)
+    instance = fields.Raw(allow_none=True)
+    origin = fields.String(validate=validate.OneOf(drift_items.ORIGINS))
+    fingerprint = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
+    explained = fields.Boolean()
+    acceptance = fields.Nested(AcceptedDeviationSchema, allow_none=True)

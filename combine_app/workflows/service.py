@@ -16,11 +16,30 @@ from combine_app.catalog.validation import validate_pow
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
-from combine_app.workflows.deviations import AcceptedDeviationRepository, accepted_map, known_base
+from combine_app.workflows.compare import comparison
+from combine_app.workflows.deviations import (
+    AcceptedDeviationRepository,
+    base_definitions,
+    unchanged_source,
+)
 from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 from combine_app.workflows.repository import WorkflowInstanceRepository
-from combine_app.workflows.revisions import checkpoint_due, write_checkpoint
+from combine_app.workflows.revisions import (
+    Revision,
+    RevisionMissing,
+    checkpoint_due,
+    read_revision,
+    write_checkpoint,
+)
+
+# One side of a comparison: a revision number, "current", or "source" (the release as it is now).
+Side = int | str
+
+
+def missing_instance(project_key: str) -> NotFound:
+    """The 404 of a project that has no workflow instance."""
+    return NotFound(f"Project {project_key} has no workflow instance.")
 
 
 @dataclass(frozen=True)
@@ -70,7 +89,7 @@ class WorkflowInstanceService:
         """The project's instance; 404 when it has none."""
         instance = self.instances.get_by_project_id(project.id, for_update=for_update)
         if instance is None:
-            raise NotFound(f"Project {project.project_id} has no workflow instance.")
+            raise missing_instance(project.project_id)
         return instance
 
     def update_instance(
@@ -81,11 +100,13 @@ class WorkflowInstanceService:
         *,
         expected_revision: int | None = None,
         reason: str | None = None,
+        restored_from: int | None = None,
     ) -> WorkflowInstance:
         """Replace the effective workflow; write one history entry per kind of change.
 
         The row is locked first (PostgreSQL), then ``expected_revision`` (from If-Match) is
-        compared before anything is written. An identical body writes nothing.
+        compared before anything is written. An identical body writes nothing. Every entry
+        carries ``reason``, and names ``restored_from`` when the change restores a revision.
         """
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
@@ -116,6 +137,8 @@ class WorkflowInstanceService:
         for position, (change_type, detail) in enumerate(
             structural.history_changes(changes, instance.revision)
         ):
+            if restored_from is not None:
+                detail["restored_from"] = restored_from
             self.instances.add_history(
                 instance, change_type, detail, changed_by, position=position, reason=reason
             )
@@ -123,30 +146,111 @@ class WorkflowInstanceService:
         self.session.flush()
         return instance
 
+    def read_revision(self, instance: WorkflowInstance, number: int) -> Revision:
+        """The instance as it stood after revision ``number`` (404 beyond it, 409 if unknown)."""
+        return read_revision(self.session, instance, number)
+
+    def compare(self, instance: WorkflowInstance, old: Side, new: Side) -> dict:
+        """What changed from side ``old`` to side ``new`` (parameters ``from`` and ``to``)."""
+        sides = {}
+        for parameter, side in (("from", old), ("to", new)):
+            sides[parameter] = self._side(instance, parameter, side)
+        result = comparison(sides["from"][1], sides["to"][1])
+        result["from"], result["to"] = sides["from"][0], sides["to"][0]
+        return result
+
+    def restore_instance(
+        self,
+        project: Project,
+        number: int,
+        changed_by: str,
+        *,
+        expected_revision: int | None = None,
+        reason: str | None = None,
+    ) -> WorkflowInstance:
+        """Make the definition equal revision ``number`` again, as one new change.
+
+        Refused as a PUT is (archived project, stale If-Match, inactive instance: 409/412);
+        a revision that does not exist is 422 naming ``revision``. Restoring what the workflow
+        already holds writes nothing.
+        """
+        self._ensure_editable_project(project)
+        instance = self.get_instance(project)
+        try:
+            target = self.read_revision(instance, number)
+        except RevisionMissing as error:
+            raise ValidationFailed(error.detail, {"revision": [error.detail]}) from error
+        return self.update_instance(
+            project,
+            target.definition,
+            changed_by,
+            expected_revision=expected_revision,
+            reason=reason,
+            restored_from=number,
+        )
+
+    def _side(self, instance: WorkflowInstance, parameter: str, side: Side) -> tuple[dict, dict]:
+        """A comparison side's description and definition; 422 naming the parameter if bad."""
+        if side == "current":
+            definition = instance.effective_workflow
+            return self._side_info("current", instance.revision, definition), definition
+        if side == "source":
+            ref = instance.base_workflow_ref
+            try:
+                definition = self.loader.get_definition(ref["workflow_id"], ref["version"])
+            except CatalogError as error:
+                raise Conflict(
+                    f"The source {ref['workflow_id']} {ref['version']} cannot be loaded now "
+                    f"({error}); compare revisions instead."
+                ) from error
+            return self._side_info("source", None, definition), definition
+        try:
+            revision = self.read_revision(instance, side)
+        except RevisionMissing as error:
+            raise ValidationFailed(error.detail, {parameter: [error.detail]}) from error
+        return self._side_info(str(side), side, revision.definition), revision.definition
+
+    @staticmethod
+    def _side_info(side: str, revision: int | None, definition: dict) -> dict:
+        return {
+            "side": side,
+            "revision": revision,
+            "content_hash": structural.content_hash(definition),
+        }
+
     def compute_drift(self, project: Project) -> dict:
         """How the project's instance differs from its source now; computed, never stored."""
         return self.drift_of(self.get_instance(project))
 
     def drift_of(self, instance: WorkflowInstance) -> dict:
         """How ``instance`` differs from its source now, item by item, with its acceptances."""
-        ref = instance.base_workflow_ref
-        try:
-            source = self.loader.get_definition(ref["workflow_id"], ref["version"])
-        except CatalogError:
-            source = None
-        try:
-            latest = self.loader.active_version(ref["workflow_id"])
-        except CatalogError:
-            latest = None
-        accepted = accepted_map(AcceptedDeviationRepository(self.session).for_instance(instance.id))
-        return explained_drift(
-            instance.effective_workflow,
-            source,
-            ref,
-            latest,
-            known_base(self.session, instance, source),
-            accepted,
-        )
+        return self.drifts_of([instance])[instance.id]
+
+    def drifts_of(self, instances: list[WorkflowInstance]) -> dict:
+        """The drift of each instance, by id, in a fixed number of queries however many.
+
+        One query reads every acceptance, one every base snapshot; the sources come from the
+        loader's cache.
+        """
+        ids = [instance.id for instance in instances]
+        accepted = AcceptedDeviationRepository(self.session).for_instances(ids)
+        bases = base_definitions(self.session, instances)
+        drifts = {}
+        for instance in instances:
+            ref = instance.base_workflow_ref
+            try:
+                source = self.loader.get_definition(ref["workflow_id"], ref["version"])
+            except CatalogError:
+                source = None
+            try:
+                latest = self.loader.active_version(ref["workflow_id"])
+            except CatalogError:
+                latest = None
+            base = bases[instance.id] or unchanged_source(ref, source)
+            drifts[instance.id] = explained_drift(
+                instance.effective_workflow, source, ref, latest, base, accepted[instance.id]
+            )
+        return drifts
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
         """A page of the project's instance history, newest first, with the total count."""
@@ -154,10 +258,8 @@ class WorkflowInstanceService:
 
     def history_of(self, instance: WorkflowInstance, limit: int, offset: int) -> HistoryPage:
         """A page of ``instance``'s history, newest first, with the total count."""
-        return HistoryPage(
-            self.instances.get_history(instance.id, limit, offset),
-            self.instances.count_history(instance.id),
-        )
+        total = instance.history_count
+        return HistoryPage(self.instances.get_history(instance.id, limit, offset, total), total)
 
     def complete_instance(
         self, project: Project, changed_by: str, reason: str | None = None

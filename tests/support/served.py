@@ -29,11 +29,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_flask(
+def flask_command(
     env: Mapping[str, str], *args: str, stdin: str | None = None, timeout: float = 120
-) -> str:
-    """Run ``flask --app wsgi ARGS`` as the operator would; return its stdout or raise."""
-    result = subprocess.run(
+) -> subprocess.CompletedProcess:
+    """Run ``flask --app wsgi ARGS`` as the operator would; return the finished process."""
+    return subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", *args],
         cwd=REPO_ROOT,
         env=env,
@@ -43,6 +43,13 @@ def run_flask(
         timeout=timeout,
         check=False,
     )
+
+
+def run_flask(
+    env: Mapping[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> str:
+    """Run ``flask --app wsgi ARGS``; return its stdout, or raise when it fails."""
+    result = flask_command(env, *args, stdin=stdin, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout

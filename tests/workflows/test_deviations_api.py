@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 
 from combine_app.catalog.commands import EXTENSION_KEY
 from combine_app.catalog.loader import PackageLoader
-from combine_app.workflows.models import AcceptedDeviation, WorkflowInstanceHistory
+from combine_app.workflows.models import (
+    AcceptedDeviation,
+    WorkflowInstanceCheckpoint,
+    WorkflowInstanceHistory,
+)
+from combine_app.workflows.revisions import CHECKPOINT_EVERY
 
 from .instance_support import CONFIG_DIR, SPD, find_step, source, with_step_field
 
@@ -234,3 +239,18 @@ def test_deleting_the_project_deletes_its_acceptances(api, key, created, db_sess
     accept(api, key)
     assert api.delete(f"/projects/{key}").status_code == 204
     assert db_session.scalar(select(func.count()).select_from(AcceptedDeviation)) == 0
+
+
+def test_an_acceptance_that_produces_a_checkpoint_revision_keeps_the_checkpoint(
+    api, key, created, db_session
+):
+    # Revision 2 now; saves up to 49, then the acceptance produces revision 50.
+    for number in range(47):
+        edit(api, key, f"Prompt number {number}.")
+    assert api.get(f"/projects/{key}/workflow").get_json()["revision"] == 49
+    assert accept(api, key).get_json()["revision"] == CHECKPOINT_EVERY
+    instance_id = db_session.scalar(select(WorkflowInstanceHistory.instance_id).limit(1))
+    checkpoint = db_session.get(WorkflowInstanceCheckpoint, (instance_id, CHECKPOINT_EVERY))
+    assert checkpoint is not None
+    current = api.get(f"/projects/{key}/workflow").get_json()["effective_workflow"]
+    assert checkpoint.definition == current

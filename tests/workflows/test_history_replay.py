@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from combine_app.workflows.diff import content_hash, diff_definitions, history_changes
+from combine_app.workflows.diff import content_hash, diff_definitions, history_changes, replay
 from combine_app.workflows.history_replay import (
     diff_of_entries,
     inverted,
@@ -110,3 +111,35 @@ def _fields(definition: dict) -> dict[str, dict]:
             step = {key: value for key, value in step.items() if key != "steps"}
         found[step["step_id"]] = step
     return found
+
+
+@SETTINGS
+@given(edit_series())
+def test_replaying_in_place_equals_replaying_each_save_and_leaves_the_start_alone(definitions):
+    revisions = [
+        entries_of(a, b, number + 2)
+        for number, (a, b) in enumerate(itertools.pairwise(definitions))
+    ]
+    start = copy.deepcopy(definitions[0])
+    one_by_one = definitions[0]
+    for entries in revisions:
+        diff = diff_of_entries(entries)
+        if diff is not None:
+            one_by_one = replay(one_by_one, diff)
+    in_place, count = replay_revisions(definitions[0], revisions)
+    assert in_place == one_by_one
+    assert content_hash(in_place) == content_hash(definitions[-1])
+    assert count == sum(1 for entries in revisions if entries)
+    assert definitions[0] == start
+
+
+def test_a_diff_naming_a_missing_step_does_not_apply():
+    base = {"name": "a", "steps": [{"step_id": "x"}]}
+    entries = [
+        (
+            "step_removed",
+            {"revision": 2, "steps": [{"step_id": "y", "parent": None, "position": 0}]},
+        )
+    ]
+    with pytest.raises(ValueError, match="no step 'y'"):
+        replay_revisions(base, [entries])

@@ -125,14 +125,16 @@ def test_post_creates_the_instance_201_with_etag(api, key, project):
     assert api.get(workflow_url(key)).headers["ETag"] == response.headers["ETag"]
 
 
-def test_post_without_a_version_takes_the_active_release(api, key):
+def test_post_without_a_version_is_422_naming_version_and_writes_nothing(api, key):
     response = api.post(workflow_url(key), json={"workflow_id": SPD})
-    assert response.status_code == 201
-    assert response.get_json()["base_workflow_ref"]["version"] == "1.1.0"
+    assert_problem(response, 422, "version")
+    assert_problem(api.get(workflow_url(key)), 404)
 
 
 def test_post_accepts_the_project_uuid_as_well_as_the_key(api, project):
-    response = api.post(workflow_url(str(project.id)), json={"workflow_id": SPD})
+    response = api.post(
+        workflow_url(str(project.id)), json={"workflow_id": SPD, "version": "1.1.0"}
+    )
     assert response.status_code == 201
     assert api.get(workflow_url(project.project_id)).status_code == 200
 
@@ -150,7 +152,7 @@ def test_second_post_is_409_and_keeps_the_first_instance(api, key, created):
         ({"json": {"workflow_id": "no_such_workflow", "version": "1.0.0"}}, 422, "workflow_id"),
         ({"json": {"workflow_id": SPD, "version": "9.9.9"}}, 422, "version"),
         ({"json": {"workflow_id": GRAPH, "version": "1.0.0"}}, 422, "workflow_id"),
-        ({"json": {"workflow_id": GRAPH}}, 422, "workflow_id"),
+        ({"json": {"workflow_id": SPD}}, 422, "version"),
         ({"json": {"workflow_id": SPD, "version": "1.1"}}, 422, "version"),
         ({"json": {"workflow_id": "Not-An-Id"}}, 422, "workflow_id"),
         ({"json": {"version": "1.1.0"}}, 422, "workflow_id"),
@@ -163,7 +165,7 @@ def test_second_post_is_409_and_keeps_the_first_instance(api, key, created):
         "unknown-workflow",
         "unknown-version",
         "graph-workflow-with-version",
-        "graph-workflow",
+        "missing-version",
         "malformed-version",
         "malformed-workflow-id",
         "missing-workflow-id",
@@ -624,7 +626,7 @@ def test_an_archived_project_refuses_workflow_changes_but_shows_them(api, key, c
 
 def test_an_archived_project_cannot_get_a_workflow(api, key):
     assert api.post(f"/projects/{key}/archive").status_code == 200
-    assert_problem(api.post(workflow_url(key), json={"workflow_id": SPD}), 409)
+    assert_problem(api.post(workflow_url(key), json={"workflow_id": SPD, "version": "1.0.0"}), 409)
     assert_problem(api.get(workflow_url(key)), 404)
 
 

@@ -40,7 +40,9 @@ def save_description(api, key: str, description: str) -> None:
 
 def test_post_keeps_the_base_snapshot_and_base_definition_returns_it(api, make_project, alice):
     key = make_project(alice).project_id
-    created = api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD}).get_json()
+    created = api.post(
+        f"/projects/{key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"}
+    ).get_json()
     instance = instance_of(key)
     assert checkpoint_revisions(instance.id) == [1]
     base = base_definition(db.session, instance)
@@ -62,7 +64,7 @@ def test_intake_keeps_the_base_snapshot(api):
 
 def test_base_stays_known_after_edits(api, make_project, alice):
     key = make_project(alice).project_id
-    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD})
+    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"})
     for number in range(3):
         save_description(api, key, f"edit {number}")
     assert base_definition(db.session, instance_of(key)) == source()
@@ -70,7 +72,7 @@ def test_base_stays_known_after_edits(api, make_project, alice):
 
 def test_a_checkpoint_every_fifty_revisions_status_changes_included(api, make_project, alice):
     key = make_project(alice).project_id
-    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD})
+    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"})
     for number in range(2, CHECKPOINT_EVERY):  # revisions 2 .. 49
         save_description(api, key, f"edit {number}")
     instance = instance_of(key)
@@ -84,7 +86,7 @@ def test_a_checkpoint_every_fifty_revisions_status_changes_included(api, make_pr
 
 def test_deleting_the_project_deletes_its_checkpoints(api, make_project, alice):
     key = make_project(alice).project_id
-    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD})
+    api.post(f"/projects/{key}/workflow", json={"workflow_id": SPD, "version": "1.1.0"})
     instance_id = instance_of(key).id
     assert api.delete(f"/projects/{key}").status_code == 204
     db.session.expire_all()

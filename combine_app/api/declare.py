@@ -1,0 +1,141 @@
+"""How a route of ``/api/v1`` is declared: the blueprint and the request reader.
+
+A route states its request schemas with ``@api.arguments`` (``location="json"`` for a body,
+``"query"`` for query arguments) and its success answer with ``@api.response(status, Schema)``;
+flask-smorest loads and dumps with them and the OpenAPI document is generated from the same
+schemas. The error answers need no declaration: :class:`ApiBlueprint` documents the problem+json
+statuses every route of its kind can answer (401 and 503 always; 404 under ``{project_id}``;
+403 and 409 for unsafe methods; 400, 413, 415 and 422 with a body; 422 with query arguments).
+A route adds the statuses only it answers with ``@api.problems(412)``.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from http import HTTPStatus
+
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+
+from combine_app.errors import ValidationFailed
+from combine_app.schemas import PROBLEM_JSON, ProblemSchema
+
+SAFE_METHODS = frozenset({"get", "head", "options"})
+_ALWAYS = (401, 503)
+_UNDER_PROJECT = (404,)
+# An unsafe request made with a browser session and no CSRF token is refused with 403.
+_UNSAFE = (403, 409)
+_BODY = (400, 413, 415, 422)
+_QUERY = (422,)
+_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The bearer challenge.",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^Bearer "},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "string", "pattern": r"^\d+$"},
+        }
+    },
+}
+PROJECT_ID_PARAMETER = {
+    "in": "path",
+    "name": "project_id",
+    "description": "The project's UUID or its human key (e.g. SPD-001).",
+}
+
+
+class RequestParser(FlaskParser):
+    """webargs' Flask parser with Combine's rules for reading requests.
+
+    Bodies go through ``json_body`` (I-JSON: 415, 400, 413 and 422 as README says), each
+    schema's own ``unknown`` applies in every location (query arguments it does not know are
+    422, as body keys are), and a failed load is the problem+json 422 with ``errors`` keyed by
+    field, as a marshmallow error anywhere else is.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION: dict = {}
+
+    def load_json(self, req, schema):
+        """The body, read as I-JSON by the one reader the API has.
+
+        A schema with ``BODY_OPTIONAL`` (``{reason?}`` of complete and archive) reads no body
+        at all as ``{}``; any body it is sent is read as every other body is.
+        """
+        from combine_app.api import json_body  # the package imports this module first
+
+        if getattr(schema, "BODY_OPTIONAL", False) and not req.get_data(cache=True):
+            return {}
+        return json_body()
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        """Raise the 422 problem naming each field (one location per ``arguments``)."""
+        (messages,) = error.messages.values()
+        if not isinstance(messages, dict):
+            messages = {"": messages}
+        raise ValidationFailed("The request breaks the rules; see errors.", messages)
+
+
+def problem_response(status: int) -> dict:
+    """The OpenAPI response of a problem+json answer with ``status``."""
+    response = {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": ProblemSchema}},
+    }
+    if status in _HEADERS:
+        response["headers"] = deepcopy(_HEADERS[status])
+    return response
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint that documents the problem answers of each route."""
+
+    ARGUMENTS_PARSER = RequestParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_problems_doc)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        """Register the route, remembering its rule for the problem statuses it implies."""
+        parameters = list(options.get("parameters") or ())
+        if "<project_id>" in rule and not any(p.get("name") == "project_id" for p in parameters):
+            options["parameters"] = [dict(PROJECT_ID_PARAMETER), *parameters]
+        super().add_url_rule(rule, endpoint, view_func, **options)
+        endpoint = self._endpoints[-1]
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc["rule"] = rule
+
+    @staticmethod
+    def problems(*statuses: int):
+        """Declare problem statuses a route answers beyond those of its kind (e.g. 412)."""
+
+        def decorator(func):
+            func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
+            func._apidoc.setdefault("problems", []).extend(statuses)
+            return func
+
+        return decorator
+
+    @staticmethod
+    def _prepare_problems_doc(doc, doc_info, *, method, **kwargs):
+        statuses = set(_ALWAYS) | set(doc_info.get("problems", ()))
+        if "<project_id>" in doc_info.get("rule", ""):
+            statuses.update(_UNDER_PROJECT)
+        if method not in SAFE_METHODS:
+            statuses.update(_UNSAFE)
+        if "requestBody" in doc:
+            statuses.update(_BODY)
+        if any(parameter.get("in") == "query" for parameter in doc.get("parameters", ())):
+            statuses.update(_QUERY)
+        responses = doc.setdefault("responses", {})
+        for status in sorted(statuses):
+            responses.pop(status, None)  # smorest's own 422 entry has another error shape
+            responses[str(status)] = problem_response(status)
+        return doc

@@ -1,0 +1,193 @@
+"""Revision pages: view any revision, compare two, restore one with a reason, archive with one.
+
+Each view reads the request, calls the service and renders; what the API refuses is refused
+here with the same message, next to the field it concerns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request
+from flask_login import current_user, login_required
+from marshmallow import ValidationError as MarshmallowError
+from sqlalchemy.orm.exc import StaleDataError
+
+from combine_app.catalog.validation import count_steps
+from combine_app.errors import AppError, PreconditionFailed, ValidationFailed
+from combine_app.extensions import db
+from combine_app.projects import service as projects
+from combine_app.projects.models import Project
+from combine_app.web import web
+from combine_app.web.forms import load_form
+from combine_app.web.workflow import (
+    _message,
+    _panel_url,
+    _read_only_reason,
+    _service,
+    render_project_with_reason_error,
+)
+from combine_app.web.workflow import _step_names as step_names
+from combine_app.web.workflow_view import step_views
+from combine_app.workflows.compare import comparison
+from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.schemas import CompareArgs, ReasonSchema
+from combine_app.workflows.service import WorkflowInstanceService
+
+# The latest revisions offered in the compare page's pickers (any number can be typed).
+PICKER_REVISIONS = 50
+
+
+def _project(project_id: str) -> Project:
+    return projects.get_project(current_user, project_id)
+
+
+@web.get("/projects/<project_id>/workflow/revisions/<int:number>")
+@login_required
+def workflow_revision(project_id: str, number: int):
+    """The workflow as it stood after one revision, with a restore form and its preview."""
+    project = _project(project_id)
+    service = _service()
+    instance = service.get_instance(project)
+    return _render_revision(project, instance, service, number)
+
+
+def _render_revision(
+    project: Project,
+    instance: WorkflowInstance,
+    service: WorkflowInstanceService,
+    number: int,
+    *,
+    status: int = 200,
+    stale: str | None = None,
+    errors: dict | None = None,
+):
+    revision = service.read_revision(instance, number)
+    preview = comparison(instance.effective_workflow, revision.definition)
+    return render_template(
+        "workflow/revision.html",
+        project=project,
+        workflow=instance,
+        revision=revision,
+        steps=step_views(revision.definition),
+        step_count=count_steps(revision.definition),
+        preview=preview,
+        names=dict(step_names(revision.definition) + step_names(instance.effective_workflow)),
+        read_only=_read_only_reason(project, instance),
+        stale=stale,
+        errors=errors or {},
+        reason=request.form.get("reason", ""),
+    ), status
+
+
+@web.post("/projects/<project_id>/workflow/restore")
+@login_required
+def workflow_restore(project_id: str):
+    """Restore a revision as one new change, at the revision the page was loaded at."""
+    project = _project(project_id)
+    service = _service()
+    instance = service.get_instance(project)
+    number = _posted_int("revision")
+    loaded_at = _posted_int("current_revision")
+    if number is None or loaded_at is None:
+        flash("Open the revision to restore from the history, then restore it there.", "error")
+        return redirect(_panel_url(project))
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return _render_revision(project, instance, service, number, status=422, errors=errors)
+    try:
+        before = instance.revision
+        restored = service.restore_instance(
+            project,
+            number,
+            current_user.username,
+            expected_revision=loaded_at,
+            reason=data["reason"],
+        )
+        db.session.commit()
+    except (PreconditionFailed, StaleDataError):
+        db.session.rollback()
+        instance = service.get_instance(project)
+        stale = (
+            f"This workflow was changed since you opened this page (now revision "
+            f"{instance.revision}). Check the preview below again, then restore."
+        )
+        return _render_revision(project, instance, service, number, status=409, stale=stale)
+    except ValidationFailed as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    except AppError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    if restored.revision == before:
+        flash(f"Nothing to restore: the workflow already holds revision {number}.", "success")
+    else:
+        flash(f"Restored revision {number} as revision {restored.revision}.", "success")
+    return redirect(_panel_url(project))
+
+
+def _posted_int(name: str) -> int | None:
+    text = request.form.get(name, "")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+@web.get("/projects/<project_id>/workflow/compare")
+@login_required
+def workflow_compare(project_id: str):
+    """Pick two sides (revision numbers, current, source) and see what differs between them."""
+    project = _project(project_id)
+    service = _service()
+    instance = service.get_instance(project)
+    context: dict[str, Any] = {
+        "project": project,
+        "workflow": instance,
+        "picker": _picker_revisions(instance),
+        "chosen": {name: request.args.get(name, "") for name in ("from", "to")},
+        "errors": {},
+        "result": None,
+    }
+    status = 200
+    if request.args.get("from") or request.args.get("to"):
+        try:
+            sides = CompareArgs().load(
+                {name: value for name, value in context["chosen"].items() if value}
+            )
+            context["result"] = service.compare(instance, sides["from_"], sides["to"])
+        except MarshmallowError as error:
+            context["errors"], status = error.messages, 422
+        except ValidationFailed as error:
+            context["errors"], status = error.errors or {"from": [error.detail]}, 422
+        except AppError as error:
+            context["errors"], status = {"": [error.detail]}, error.status
+    names = dict(step_names(instance.effective_workflow))
+    context["names"] = names
+    return render_template("workflow/compare.html", **context), status
+
+
+def _picker_revisions(instance: WorkflowInstance) -> list[int]:
+    newest = instance.revision
+    return list(range(newest, max(0, newest - PICKER_REVISIONS), -1))
+
+
+@web.post("/projects/<project_id>/workflow/archive")
+@login_required
+def workflow_archive(project_id: str):
+    """Archive the workflow, once the form's confirmation box is ticked, with a reason."""
+    project = _project(project_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick “Yes, archive it” to confirm.", "error")
+        return redirect(_panel_url(project))
+    data, errors = load_form(ReasonSchema())
+    if data is None:
+        return render_project_with_reason_error(project, "archive", errors)
+    try:
+        _service().archive_instance(project, current_user.username, data["reason"])
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        flash(_message(error), "error")
+        return redirect(_panel_url(project))
+    flash("The workflow is archived.", "success")
+    return redirect(_panel_url(project))
