@@ -22,7 +22,8 @@ the same whichever way the API layer is written, plain Flask views or flask-smor
   SQL exec (``sqlalchemy/engine``, pool, dialect, psycopg2, and types' bind and result
   processing: executing, and values to and from the driver);
   objects (``sqlalchemy/orm`` and result rows: turning rows into Python objects);
-  dump (marshmallow dumping); encode (the JSON provider, stdlib json under it, orjson);
+  dump (marshmallow dumping, and Combine functions with "dump" in their name);
+  encode (the JSON provider, stdlib json under it, orjson);
   parse (reading the request: body JSON, marshmallow or webargs loading);
   app (Combine's own code: services, diff, validation);
   dispatch (Flask, Werkzeug and their extensions: routing, contexts, sessions, the request
@@ -271,6 +272,8 @@ def frame_kind(code: CodeType) -> str | None:
             return "parse"
         if code.co_name in ("dumps", "response") and "Provider" in code.co_qualname:
             return "encode"
+        if "dump" in code.co_qualname.lower():  # our own schema dumping (a dump plan)
+            return "dump"
         return "app"
     if package in FRAMEWORK:
         return "dispatch"
