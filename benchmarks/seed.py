@@ -57,7 +57,8 @@ def seed_history(database_url: str, instance_id: str, count: int, changed_by: st
     The entries look like the ones a PUT writes when it edits the description
     (``metadata_changed`` with ``{"revision", "changes": [{"field", "old", "new", "change"}]}``),
     revisions following the instance's current one, each a second newer than the one before
-    and all in the past; the instance's revision ends at the newest entry's.
+    and all in the past; the instance's revision ends at the newest entry's, and its
+    ``history_count`` grows by ``count`` as the app's own writes make it.
     """
     _run(
         database_url,
@@ -80,7 +81,8 @@ def seed_history(database_url: str, instance_id: str, count: int, changed_by: st
             FROM instance, generate_series(1, %s) AS n
             RETURNING revision
         )
-        UPDATE workflow_instances SET revision = (SELECT max(revision) FROM appended)
+        UPDATE workflow_instances SET revision = (SELECT max(revision) FROM appended),
+            history_count = history_count + (SELECT count(*) FROM appended)
         WHERE id = %s
         """,
         (instance_id, count, changed_by, count, instance_id),

@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from combine_app.extensions import csrf, db, login_manager, migrate
+from combine_app.json_provider import OrjsonProvider
+from combine_app.session_cookies import LeanSessionInterface
 from combine_app.settings import engine_options, load_settings, normalise_database_url
 
 
@@ -27,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.json.sort_keys = False  # keep definitions in the order their authors wrote them
+    app.json = OrjsonProvider(app)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -48,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the extension objects; importing the models registers every table."""
     import combine_app.models  # noqa: F401
 
+    app.session_interface = LeanSessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["COMBINE_MIGRATIONS_DIR"]))
     login_manager.init_app(app)

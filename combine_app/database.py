@@ -7,8 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from combine_app.errors import Conflict
@@ -47,6 +50,34 @@ Timestamp = UTCDateTime()
 def utcnow() -> datetime:
     """The current time, timezone-aware, computed at call time."""
     return datetime.now(UTC)
+
+
+def as_loaded(model: type, columns: dict) -> object:
+    """The ``model`` object of a row the database has just returned, as if the ORM had loaded it.
+
+    For reads done as Core (one prebuilt statement, no ORM execution): the object is put in the
+    session persistent and clean, so a relationship to it resolves from the identity map and
+    columns not given load when first used. An object already in the session is returned, given
+    the values just read.
+    """
+    session = db.session()
+    mapper = sa_inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        tuple(columns[column.key] for column in mapper.primary_key)
+    )
+    existing = session.identity_map.get(key)
+    if existing is not None:
+        # Already held (perhaps expired by a commit): take the values just read rather than
+        # reading them again.
+        unloaded = sa_inspect(existing).unloaded
+        for name, value in columns.items():
+            if name in unloaded:
+                set_committed_value(existing, name, value)
+        return existing
+    obj = model(**columns)
+    make_transient_to_detached(obj)  # forget that the constructor "changed" every column
+    session.add(obj)
+    return obj
 
 
 def unit_of_work(view: Callable) -> Callable:

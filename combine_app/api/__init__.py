@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+from typing import NoReturn
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import current_user
 
 from combine_app.api.declare import ApiBlueprint
+from combine_app.auth.models import hash_token
 from combine_app.auth.service import user_for_token
 from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from combine_app.extensions import csrf
@@ -40,12 +42,13 @@ def authenticate() -> None:
             raise Unauthorized(
                 "Send 'Authorization: Bearer <token>'.", headers={"WWW-Authenticate": _CHALLENGE}
             )
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "reads_caller", False):  # its one statement reads the token too
+            g.token_hash = hash_token(value)
+            return
         user = user_for_token(value)
         if user is None:
-            raise Unauthorized(
-                "The API token is not valid.",
-                headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
-            )
+            refuse_token()
         g.user = user
         return
     if current_user.is_authenticated:
@@ -56,6 +59,14 @@ def authenticate() -> None:
     raise Unauthorized(
         "Authentication required: send a bearer token or sign in.",
         headers={"WWW-Authenticate": _CHALLENGE},
+    )
+
+
+def refuse_token() -> NoReturn:
+    """Answer 401 for a bearer token that names no one."""
+    raise Unauthorized(
+        "The API token is not valid.",
+        headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},
     )
 
 

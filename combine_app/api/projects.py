@@ -29,10 +29,10 @@ TAGS = ["projects"]
 @api.response(200, ProjectListSchema, description="One page of projects.")
 def list_projects(args: dict):
     """Projects the caller may see, newest first, with their workflow status."""
-    query = service.search_filter(
-        service.visible_projects(g.user), args["search"], args["include_archived"]
+
+    rows, total = overview.list_rows(
+        g.user, args["search"], args["include_archived"], args["offset"], args["limit"]
     )
-    rows, total = overview.page(query, args["offset"], args["limit"])
     return {"projects": rows, "total": total, "offset": args["offset"], "limit": args["limit"]}
 
 

@@ -6,7 +6,8 @@ import re
 
 from flask import g, request
 
-from combine_app.api import api
+from combine_app.api import api, reads
+from combine_app.api.reads import project_instance, reads_caller
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import PreconditionFailed
@@ -52,8 +53,8 @@ def _service() -> WorkflowInstanceService:
     return WorkflowInstanceService(db.session, get_loader())
 
 
-def etag(instance: WorkflowInstance) -> str:
-    """A strong ETag naming the instance and its revision."""
+def etag(instance) -> str:
+    """A strong ETag naming the instance (an object or a row) and its revision."""
     return f'"{instance.id}:{instance.revision}"'
 
 
@@ -105,21 +106,16 @@ def create_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow", tags=TAGS)
+@reads_caller(project_instance)
 @_instance_answer("The workflow instance.")
 def get_workflow(project_id: str):
     """The project's workflow instance; 404 if it has none."""
-    row = db.session.execute(
-        projects.project_query(g.user, project_id)
-        .join(WorkflowInstance, WorkflowInstance.project_id == projects.Project.id)
-        .add_columns(WorkflowInstance)
-    ).first()
-    if row is None:  # tell "no such project" from "no workflow yet", as the other routes do
-        project = projects.get_project(g.user, project_id)
-        return _with_etag(_service().get_instance(project))
-    return _with_etag(row[1])
+    row = g.read.row
+    return row, 200, {"ETag": etag(row)}
 
 
 @api.put("/projects/<project_id>/workflow", tags=TAGS)
+@reads_caller(reads.project)
 @unit_of_work
 @api.arguments(UpdateWorkflowInstanceSchema)
 @_instance_answer("The workflow instance.")
@@ -131,7 +127,7 @@ def put_workflow(data: dict, project_id: str):
     If-Match is honoured when sent (412 when stale); 409 unless the instance is active; an
     identical body changes nothing.
     """
-    project = projects.get_project(g.user, project_id)
+    project = g.read
     expected = _expected_revision(project)
     instance = _service().update_instance(
         project,
@@ -144,20 +140,20 @@ def put_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow/drift", tags=TAGS)
+@reads_caller(project_instance)
 @api.response(200, DriftResponseSchema, description="The drift, computed now.")
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
-    return _service().compute_drift(projects.get_project(g.user, project_id))
+    return _service().drift_of(g.read.instance())
 
 
 @api.get("/projects/<project_id>/workflow/history", tags=TAGS)
+@reads_caller(project_instance)
 @api.arguments(HistoryArgs, location="query")
 @api.response(200, HistoryPageSchema, description="One page of history entries.")
 def get_history(args: dict, project_id: str):
     """The instance's history, newest first."""
-    page = _service().get_history(
-        projects.get_project(g.user, project_id), args["limit"], args["offset"]
-    )
+    page = _service().history_of(g.read.instance(), args["limit"], args["offset"])
     return {
         "entries": page.entries,
         "total": page.total,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from combine_app.auth.models import ApiToken, User, hash_token, new_token_value
+from combine_app.database import as_loaded
 from combine_app.errors import Conflict, ValidationFailed
 from combine_app.extensions import db
 
@@ -43,11 +44,30 @@ def create_token(user: User, name: str) -> str:
     return value
 
 
+_users = User.__table__
+_tokens = ApiToken.__table__
+# Who a token belongs to: built once (a statement per request costs more than its execution),
+# and run on the request session's connection as Core, so no ORM machinery is involved.
+CALLER_COLUMNS = (_users.c.id, _users.c.username, _users.c.is_admin)
+TOKEN_OWNER = (
+    select(*CALLER_COLUMNS)
+    .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id))
+    .where(_tokens.c.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(value: str) -> User | None:
     """The owner of a presented token, or None when it is unknown."""
-    return db.session.scalar(
-        select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(value))
-    )
+    row = db.session.connection().execute(TOKEN_OWNER, {"token_hash": hash_token(value)}).first()
+    return None if row is None else known_user(row.id, row.username, row.is_admin)
+
+
+def known_user(user_id: int, username: str, is_admin: bool) -> User:
+    """The User the database has just named, placed in the session without reading it again.
+
+    Its other columns load when first used; a project's owner resolves to it without a query.
+    """
+    return as_loaded(User, {"id": user_id, "username": username, "is_admin": is_admin})
 
 
 def authenticate(username: str, password: str) -> User | None:

@@ -21,6 +21,9 @@ class Project(db.Model):
         UniqueConstraint(
             "owner_id", "intake_execution_id", name="uq_projects_owner_intake_execution"
         ),
+        # The list: an owner's (or everyone's) unarchived projects newest first, read in order.
+        Index("idx_projects_owner_list", "owner_id", "archived_at", "created_at", "project_id"),
+        Index("idx_projects_list", "archived_at", "created_at", "project_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -28,7 +31,7 @@ class Project(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(50), default="active", server_default="active")
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     intake_document: Mapped[dict | None] = mapped_column(JSONDocument)
     intake_execution_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func
+from sqlalchemy import Row, Select, bindparam, func, select
 
+from combine_app.auth.models import User
 from combine_app.extensions import db
 from combine_app.projects.models import Project
 from combine_app.workflows.models import WorkflowInstance
@@ -26,6 +28,72 @@ class ProjectRow:
         return self.workflow_status is not None
 
 
+# Newest first; the key breaks ties, so pages never overlap.
+LIST_ORDER = (Project.created_at.desc(), Project.project_id.desc())
+_owners = User.__table__.alias("owner")
+_projects = Project.__table__
+_instances = WorkflowInstance.__table__
+# Exactly the columns a listed project is answered with (ProjectListItemSchema), labelled so.
+LIST_COLUMNS = (
+    _projects.c.id,
+    _projects.c.project_id,
+    _projects.c.name,
+    _projects.c.description,
+    _projects.c.status,
+    _projects.c.archived_at.is_not(None).label("is_archived"),
+    _owners.c.username.label("owner"),
+    _projects.c.created_at,
+    _projects.c.updated_at,
+    _instances.c.id.is_not(None).label("has_workflow"),
+    _instances.c.status.label("workflow_status"),
+)
+_LIST_FROM = _projects.join(_owners, _owners.c.id == _projects.c.owner_id).outerjoin(
+    _instances, _instances.c.project_id == _projects.c.id
+)
+
+
+def list_rows(
+    user: User, search: str, include_archived: bool, offset: int, limit: int
+) -> tuple[list[Row], int]:
+    """One page of the projects ``user`` may see as plain rows of LIST_COLUMNS, and the total.
+
+    The page is read by the index on the list's order, the total by a count of its own: a
+    window count would have to sort every matching project first. A page that is not full tells
+    the total itself, so the count runs only when it cannot. Without a search (the common case)
+    both statements are built once and reused.
+    """
+    params = {"user_id": user.id, "offset": offset, "limit": limit}
+    if search:
+        page, count = _list_statements(user.is_admin, include_archived, search)
+    else:
+        page, count = _prebuilt_list_statements(user.is_admin, include_archived)
+    connection = db.session.connection()
+    rows = connection.execute(page, params).all()
+    if rows and len(rows) < limit:
+        return rows, offset + len(rows)
+    return rows, connection.scalar(count, params)
+
+
+def _list_statements(is_admin: bool, include_archived: bool, search: str = ""):
+    """The page and count statements of one kind of list request (values as parameters)."""
+    from combine_app.projects.service import search_filter, visible_to
+
+    def narrow(query: Select) -> Select:
+        visible = query.where(visible_to(bindparam("user_id"), is_admin))
+        return search_filter(visible, search, include_archived)
+
+    page = (
+        narrow(select(*LIST_COLUMNS).select_from(_LIST_FROM))
+        .order_by(*LIST_ORDER)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return page, narrow(select(func.count()).select_from(_projects))
+
+
+_prebuilt_list_statements = functools.cache(_list_statements)
+
+
 def _with_workflow(query: Select) -> Select:
     return query.outerjoin(WorkflowInstance, WorkflowInstance.project_id == Project.id).add_columns(
         WorkflowInstance.status, WorkflowInstance.base_workflow_ref, WorkflowInstance.revision
@@ -40,7 +108,7 @@ def page(query: Select, offset: int, limit: int) -> tuple[list[ProjectRow], int]
     rows = db.session.execute(
         _with_workflow(query)
         .add_columns(func.count().over().label("total"))
-        .order_by(Project.created_at.desc(), Project.project_id.desc())
+        .order_by(*LIST_ORDER)
         .offset(offset)
         .limit(limit)
     ).all()

@@ -64,17 +64,12 @@ def _workflow_status() -> fields.String:
 
 
 class ProjectListItemSchema(ProjectSchema):
-    """A project in a list, with the state of its workflow: dumped from a ProjectRow."""
+    """A project in a list, with the state of its workflow: dumped from a row of exactly these
+    columns (``projects.overview.LIST_COLUMNS``)."""
 
+    owner = fields.String(metadata={"description": "The owner's username."})
     has_workflow = fields.Boolean()
     workflow_status = _workflow_status()
-
-    _ROW_ATTRIBUTES = frozenset({"has_workflow", "workflow_status"})
-
-    def get_attribute(self, obj, attr, default):
-        """Row attributes from the row, the project's own from its project."""
-        source = obj if attr in self._ROW_ATTRIBUTES else obj.project
-        return super().get_attribute(source, attr, default)
 
 
 class ProjectListSchema(PageSchema):

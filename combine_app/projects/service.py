@@ -56,10 +56,7 @@ def record(project: Project, action: str, actor: User | str, detail: dict | None
 
 def visible_projects(user: User) -> Select:
     """A SELECT of the projects ``user`` may see: their own, or all for an admin."""
-    query = select(Project)
-    if not user.is_admin:
-        query = query.where(Project.owner_id == user.id)
-    return query
+    return select(Project).where(visible_to(user.id, user.is_admin))
 
 
 def search_filter(query: Select, search: str | None, include_archived: bool) -> Select:
@@ -79,15 +76,32 @@ def search_filter(query: Select, search: str | None, include_archived: bool) -> 
     return query
 
 
-def project_query(user: User, ref: str) -> Select:
-    """A SELECT of the project with this UUID or human key among those ``user`` may see."""
-    query = visible_projects(user)
+def parse_ref(ref: str) -> tuple[str, uuid.UUID | str] | None:
+    """Which column a project reference names and its value: ("id", UUID) or ("project_id",
+    "KEY"); None when ``ref`` can name no project."""
     try:
-        return query.where(Project.id == uuid.UUID(ref))
+        return "id", uuid.UUID(ref)
     except ValueError:
         if not KEY_PATTERN.match(ref):
-            raise NotFound(f"No project {ref!r}.") from None
-        return query.where(Project.project_id == ref.upper())
+            return None
+        return "project_id", ref.upper()
+
+
+def visible_to(user_id, is_admin):
+    """The visibility rule as a SQL condition on Project: the owner's, or any for an admin.
+
+    ``user_id`` and ``is_admin`` may be columns (a statement that reads the caller too).
+    """
+    return or_(is_admin, Project.owner_id == user_id)
+
+
+def project_query(user: User, ref: str) -> Select:
+    """A SELECT of the project with this UUID or human key among those ``user`` may see."""
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise NotFound(f"No project {ref!r}.")
+    column, value = parsed
+    return visible_projects(user).where(getattr(Project, column) == value)
 
 
 def get_project(user: User, ref: str, *, for_update: bool = False) -> Project:

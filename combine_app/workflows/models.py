@@ -48,6 +48,9 @@ class WorkflowInstance(db.Model):
     status: Mapped[str] = mapped_column(String(50), default="active", server_default="active")
     # Optimistic concurrency: every UPDATE checks and bumps it (and so does every change).
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # How many history entries the instance has: the history page's total without a count.
+    # Kept by repository.count_new_history after every flush that adds entries.
+    history_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(
         Timestamp, default=utcnow, server_default=func.now()
     )
@@ -59,6 +62,11 @@ class WorkflowInstance(db.Model):
         backref=db.backref("workflow_instance", uselist=False, passive_deletes=True)
     )
 
+    @property
+    def project_key(self) -> str:
+        """The project's human key (the API answers it with the instance)."""
+        return self.project.project_id
+
     __mapper_args__ = {"version_id_col": revision}
 
 
@@ -67,7 +75,8 @@ class WorkflowInstanceHistory(db.Model):
 
     __tablename__ = "workflow_instance_history"
     __table_args__ = (
-        Index("idx_workflow_instance_history_instance_id", "instance_id"),
+        # The history page: one instance's entries newest first (read backward for the end).
+        Index("idx_workflow_instance_history_page", "instance_id", "revision", "position"),
         Index("idx_workflow_instance_history_changed_at", "changed_at"),
         # Reading a revision fetches the entries of a range of revisions of one instance.
         Index("idx_workflow_instance_history_instance_revision", "instance_id", "revision"),

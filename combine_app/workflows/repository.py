@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, event, func, select, update
 from sqlalchemy.orm import Session
 
 from combine_app.database import utcnow
@@ -92,21 +93,29 @@ class WorkflowInstanceRepository:
         return entry
 
     def get_history(
-        self, instance_id: uuid.UUID, limit: int, offset: int
-    ) -> list[WorkflowInstanceHistory]:
-        """Entries newest revision first; within one revision in the order they were written."""
-        return list(
-            self.session.scalars(
-                select(WorkflowInstanceHistory)
-                .where(WorkflowInstanceHistory.instance_id == instance_id)
-                .order_by(
-                    WorkflowInstanceHistory.revision.desc(),
-                    WorkflowInstanceHistory.position.asc(),
-                )
-                .limit(limit)
-                .offset(offset)
-            )
-        )
+        self, instance_id: uuid.UUID, limit: int, offset: int, total: int | None = None
+    ) -> list[Row]:
+        """Entries newest revision first; within one revision in the order they were written.
+
+        Read as rows of the history table's columns (attribute access like the model's, none
+        of the ORM's object building: a page is only ever read). Given the ``total``, a page in
+        the older half is read from the oldest end (the same index, backward) and turned
+        around, so the last page costs what the first does.
+        """
+        history = WorkflowInstanceHistory.__table__
+        query = select(*history.columns).where(history.c.instance_id == instance_id)
+        connection = self.session.connection()
+        if total is None or offset + limit / 2 <= total / 2:
+            order = (history.c.revision.desc(), history.c.position.asc())
+            return connection.execute(query.order_by(*order).limit(limit).offset(offset)).all()
+        size = min(limit, total - offset)
+        if size <= 0:
+            return []
+        order = (history.c.revision.asc(), history.c.position.desc())
+        rows = connection.execute(
+            query.order_by(*order).limit(size).offset(total - offset - size)
+        ).all()
+        return rows[::-1]
 
     def count_history(self, instance_id: uuid.UUID) -> int:
         """How many entries the instance has."""
@@ -115,3 +124,29 @@ class WorkflowInstanceRepository:
             .select_from(WorkflowInstanceHistory)
             .where(WorkflowInstanceHistory.instance_id == instance_id)
         )
+
+
+@event.listens_for(Session, "after_flush")
+def count_new_history(session: Session, flush_context) -> None:
+    """Add the entries a flush wrote to their instances' ``history_count``.
+
+    Every way of writing history ends in a flush, so this is the one place that keeps the
+    count. A Core UPDATE, not an attribute change: the instance's ``revision`` is its version
+    counter, and the ORM would bump it for any change of the row.
+    """
+    added = Counter(
+        entry.instance_id for entry in session.new if isinstance(entry, WorkflowInstanceHistory)
+    )
+    if not added:
+        return
+    table = WorkflowInstance.__table__
+    for instance_id, count in added.items():
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == instance_id)
+            # updated_at as it is: the change itself set it (a column onupdate would move it).
+            .values(history_count=table.c.history_count + count, updated_at=table.c.updated_at)
+        )
+        instance = session.identity_map.get(session.identity_key(WorkflowInstance, instance_id))
+        if instance is not None:
+            session.expire(instance, ["history_count"])

@@ -182,7 +182,6 @@ class WorkflowInstanceSchema(ResponseSchema):
     id = fields.UUID()
     project_id = fields.UUID()
     project_key = fields.String(
-        attribute="project.project_id",
         metadata={"description": "The project's human key, e.g. SPD-001."},
     )
     base_workflow_ref = fields.Nested(BaseWorkflowRefSchema)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from combine_app.catalog.errors import CatalogError, InvalidDefinition, UnknownVersion
@@ -23,7 +24,7 @@ from combine_app.workflows.deviations import (
     unchanged_source,
 )
 from combine_app.workflows.drift_items import explained_drift
-from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.repository import WorkflowInstanceRepository
 from combine_app.workflows.revisions import (
     Revision,
@@ -37,11 +38,16 @@ from combine_app.workflows.revisions import (
 Side = int | str
 
 
+def missing_instance(project_key: str) -> NotFound:
+    """The 404 of a project that has no workflow instance."""
+    return NotFound(f"Project {project_key} has no workflow instance.")
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     """One page of an instance's history, newest first."""
 
-    entries: list[WorkflowInstanceHistory]
+    entries: list[Row]  # rows of the history table's columns, read by attribute
     total: int
 
 
@@ -84,7 +90,7 @@ class WorkflowInstanceService:
         """The project's instance; 404 when it has none."""
         instance = self.instances.get_by_project_id(project.id, for_update=for_update)
         if instance is None:
-            raise NotFound(f"Project {project.project_id} has no workflow instance.")
+            raise missing_instance(project.project_id)
         return instance
 
     def update_instance(
@@ -253,10 +259,8 @@ class WorkflowInstanceService:
 
     def history_of(self, instance: WorkflowInstance, limit: int, offset: int) -> HistoryPage:
         """A page of ``instance``'s history, newest first, with the total count."""
-        return HistoryPage(
-            self.instances.get_history(instance.id, limit, offset),
-            self.instances.count_history(instance.id),
-        )
+        total = instance.history_count
+        return HistoryPage(self.instances.get_history(instance.id, limit, offset, total), total)
 
     def complete_instance(
         self, project: Project, changed_by: str, reason: str | None = None
