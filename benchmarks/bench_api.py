@@ -413,7 +413,8 @@ class Runs:
         result = combine(rounds)
         self.results[result.label] = result
         # A round of a few slow requests says little about steadiness: count those with some.
-        if len(rounds) > 1 and min(r.requests for r in rounds) >= STEADY_REQUESTS:
+        steady = min(r.requests for r in rounds) >= STEADY_REQUESTS
+        if len(rounds) > 1 and steady and result.label.startswith("baseline: "):
             rates = [r.rps for r in rounds]
             self.spreads[result.label] = (max(rates) - min(rates)) / (sum(rates) / len(rates))
         print(f"  measured {result.label}: {result.rps:.0f} req/s", flush=True)

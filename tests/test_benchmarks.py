@@ -147,3 +147,13 @@ def test_profile_phases_follow_module_and_function_names():
     assert frame_kind(json_body.__code__) == "parse"
     assert frame_kind(content_hash.__code__) == "app"
     assert frame_kind(json.dumps.__code__) is None  # stdlib: takes its caller's kind
+
+
+def test_profile_phases_name_our_own_dump_and_body_reading():
+    from benchmarks.profile_request import frame_kind
+    from combine_app.api import _deeper_than
+    from combine_app.schemas import ResponseSchema
+
+    assert frame_kind(ResponseSchema.dump.__code__) == "dump"
+    inner = next(c for c in _deeper_than.__code__.co_consts if hasattr(c, "co_qualname"))
+    assert frame_kind(inner) == "parse"  # a comprehension inside the body reader

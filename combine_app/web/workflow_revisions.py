@@ -154,9 +154,20 @@ def workflow_compare(project_id: str):
             context["errors"], status = error.errors or {"from": [error.detail]}, 422
         except AppError as error:
             context["errors"], status = {"": [error.detail]}, error.status
-    names = dict(step_names(instance.effective_workflow))
-    context["names"] = names
+    context["names"] = _side_names(service, instance, context["result"])
     return render_template("workflow/compare.html", **context), status
+
+
+def _side_names(
+    service: WorkflowInstanceService, instance: WorkflowInstance, result: dict | None
+) -> dict[str, str]:
+    """Step names to show: those of the revisions compared, then of the current definition."""
+    names = dict(step_names(instance.effective_workflow))
+    for side in (result["from"], result["to"]) if result else ():
+        if side["side"] not in ("current", "source"):
+            definition = service.read_revision(instance, side["revision"]).definition
+            names = {**dict(step_names(definition)), **names}
+    return names
 
 
 def _picker_revisions(instance: WorkflowInstance) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Row, event, func, select, update
 from sqlalchemy.orm import Session
 
 from combine_app.database import utcnow
@@ -94,22 +94,25 @@ class WorkflowInstanceRepository:
 
     def get_history(
         self, instance_id: uuid.UUID, limit: int, offset: int, total: int | None = None
-    ) -> list[WorkflowInstanceHistory]:
+    ) -> list[Row]:
         """Entries newest revision first; within one revision in the order they were written.
 
-        Given the ``total``, a page in the older half is read from the oldest end (the same
-        index, backward) and turned around, so the last page costs what the first does.
+        Read as rows of the history table's columns (attribute access like the model's, none
+        of the ORM's object building: a page is only ever read). Given the ``total``, a page in
+        the older half is read from the oldest end (the same index, backward) and turned
+        around, so the last page costs what the first does.
         """
-        history = WorkflowInstanceHistory
-        query = select(history).where(history.instance_id == instance_id)
+        history = WorkflowInstanceHistory.__table__
+        query = select(*history.columns).where(history.c.instance_id == instance_id)
+        connection = self.session.connection()
         if total is None or offset + limit / 2 <= total / 2:
-            order = (history.revision.desc(), history.position.asc())
-            return list(self.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+            order = (history.c.revision.desc(), history.c.position.asc())
+            return connection.execute(query.order_by(*order).limit(limit).offset(offset)).all()
         size = min(limit, total - offset)
         if size <= 0:
             return []
-        order = (history.revision.asc(), history.position.desc())
-        rows = self.session.scalars(
+        order = (history.c.revision.asc(), history.c.position.desc())
+        rows = connection.execute(
             query.order_by(*order).limit(size).offset(total - offset - size)
         ).all()
         return rows[::-1]

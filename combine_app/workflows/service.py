@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from combine_app.workflows.deviations import (
     unchanged_source,
 )
 from combine_app.workflows.drift_items import explained_drift
-from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.repository import WorkflowInstanceRepository
 from combine_app.workflows.revisions import (
     Revision,
@@ -47,7 +48,7 @@ def missing_instance(project_key: str) -> NotFound:
 class HistoryPage:
     """One page of an instance's history, newest first."""
 
-    entries: list[WorkflowInstanceHistory]
+    entries: list[Row]  # rows of the history table's columns, read by attribute
     total: int
 
 

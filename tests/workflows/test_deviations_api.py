@@ -254,3 +254,22 @@ def test_an_acceptance_that_produces_a_checkpoint_revision_keeps_the_checkpoint(
     assert checkpoint is not None
     current = api.get(f"/projects/{key}/workflow").get_json()["effective_workflow"]
     assert checkpoint.definition == current
+
+
+def test_revisions_made_by_accepting_and_withdrawing_read_back_the_definition_unchanged(
+    api, key, created
+):
+    at_two = created["effective_workflow"]
+    accept(api, key, reason="Intended for now.")  # revision 3
+    edit(api, key, "A later prompt.")  # revision 4
+    assert api.delete(f"/projects/{key}/workflow/deviations/{PROMPT_KEY}").status_code == 204
+    three = api.get(f"/projects/{key}/workflow/revisions/3").get_json()
+    assert three["definition"] == at_two
+    assert three["reason"] == "Intended for now."
+    four = api.get(f"/projects/{key}/workflow/revisions/4").get_json()["definition"]
+    five = api.get(f"/projects/{key}/workflow/revisions/5").get_json()
+    assert (
+        five["definition"]
+        == four
+        == api.get(f"/projects/{key}/workflow").get_json()["effective_workflow"]
+    )
