@@ -151,9 +151,9 @@ def test_profile_phases_follow_module_and_function_names():
 
 def test_profile_phases_name_our_own_dump_and_body_reading():
     from benchmarks.profile_request import frame_kind
-    from combine_app.api import _deeper_than
+    from combine_app.portable_json import depth_exceeds
     from combine_app.schemas import ResponseSchema
 
     assert frame_kind(ResponseSchema.dump.__code__) == "dump"
-    inner = next(c for c in _deeper_than.__code__.co_consts if hasattr(c, "co_qualname"))
+    inner = next(c for c in depth_exceeds.__code__.co_consts if hasattr(c, "co_qualname"))
     assert frame_kind(inner) == "parse"  # a comprehension inside the body reader
