@@ -71,15 +71,18 @@ class ProjectInstance:
         return as_loaded(WorkflowInstance, columns)
 
 
+def _caller_source(by_token: bool):
+    """Where the caller is read from (token and user, or the user alone) and the caller's test."""
+    if by_token:
+        source = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
+        return source, _tokens.c.token_hash == bindparam("token_hash")
+    return _users, _users.c.id == bindparam("user_id")
+
+
 @functools.cache
 def _statement(by_token: bool, ref_column: str):
     """The one statement for a caller source and a kind of project reference (built once)."""
-    if by_token:
-        source = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
-        caller = _tokens.c.token_hash == bindparam("token_hash")
-    else:
-        source = _users
-        caller = _users.c.id == bindparam("user_id")
+    source, caller = _caller_source(by_token)
     project = (_projects.c[ref_column] == bindparam("ref")) & projects.visible_to(
         _users.c.id, _users.c.is_admin
     )
@@ -103,12 +106,7 @@ def _statement(by_token: bool, ref_column: str):
 @functools.cache
 def _project_statement(by_token: bool, ref_column: str):
     """The caller and the named project as an ORM entity (for the services), built once."""
-    if by_token:
-        source = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
-        caller = _tokens.c.token_hash == bindparam("token_hash")
-    else:
-        source = _users
-        caller = _users.c.id == bindparam("user_id")
+    source, caller = _caller_source(by_token)
     named = (getattr(Project, ref_column) == bindparam("ref")) & projects.visible_to(
         _users.c.id, _users.c.is_admin
     )

@@ -272,39 +272,35 @@ class StepRemovalSchema(ResponseSchema):
     position = fields.Integer(validate=validate.Range(min=0))
 
 
-class CompareResponseSchema(ResponseSchema):
+class ChangesFields(ResponseSchema):
+    """The step and metadata fields that drift and compare share: one definition of their words."""
+
+    steps_added = fields.List(fields.String())
+    steps_removed = fields.List(fields.String())
+    steps_reordered = fields.Boolean()
+    steps_moved = fields.List(fields.String())
+    step_moves = fields.List(fields.Nested(StepMoveSchema))
+    steps_modified = fields.List(fields.String())
+    step_changes = fields.List(fields.Nested(StepChangesSchema))
+    metadata_changed = fields.Boolean()
+    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
+
+
+class CompareResponseSchema(ChangesFields):
     """What differs from ``from`` to ``to``, in drift's words, and enough to apply it."""
 
     from_ = fields.Nested(CompareSideSchema, data_key="from", attribute="from")
     to = fields.Nested(CompareSideSchema)
-    steps_added = fields.List(fields.String())
     step_additions = fields.List(fields.Nested(StepAdditionSchema))
-    steps_removed = fields.List(fields.String())
     step_removals = fields.List(fields.Nested(StepRemovalSchema))
-    steps_reordered = fields.Boolean()
-    steps_moved = fields.List(fields.String())
-    step_moves = fields.List(fields.Nested(StepMoveSchema))
-    steps_modified = fields.List(fields.String())
-    step_changes = fields.List(fields.Nested(StepChangesSchema))
-    metadata_changed = fields.Boolean()
-    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
     is_same = fields.Boolean()
 
 
-class DriftResponseSchema(ResponseSchema):
+class DriftResponseSchema(ChangesFields):
     """How an instance differs from its source now; computed at read time, never stored."""
 
     base_workflow_id = fields.String()
     base_version = fields.String()
-    steps_added = fields.List(fields.String())
-    steps_removed = fields.List(fields.String())
-    steps_reordered = fields.Boolean()
-    steps_moved = fields.List(fields.String())
-    step_moves = fields.List(fields.Nested(StepMoveSchema))
-    steps_modified = fields.List(fields.String())
-    step_changes = fields.List(fields.Nested(StepChangesSchema))
-    metadata_changed = fields.Boolean()
-    metadata_changes = fields.List(fields.Nested(FieldChangeSchema))
     is_drifted = fields.Boolean()
     source_available = fields.Boolean()
     source_changed = fields.Boolean()
