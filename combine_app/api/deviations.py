@@ -13,6 +13,7 @@ from combine_app.api.responses import no_content
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH
@@ -45,7 +46,7 @@ def accept_deviation(data: dict, project_id: str):
     422 naming key when it is not a current difference; 409 unless the project and instance may
     be changed.
     """
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.DECIDE_DEVIATION)
     return _service().accept(project, data["key"], data["reason"], g.user.username)
 
 
@@ -67,5 +68,6 @@ def list_deviations(project_id: str):
 @api.response(204, description="Withdrawn.")
 def withdraw_deviation(project_id: str, key: str):
     """Withdraw an acceptance: the item is unexplained again; 404 when the key has none."""
-    _service().withdraw(projects.get_project(g.user, project_id), key, g.user.username)
+    project = projects.get_project(g.user, project_id, roles.WITHDRAW_DEVIATION)
+    _service().withdraw(project, key, g.user.username)
     return no_content()

@@ -16,6 +16,7 @@ from combine_app.catalog.commands import get_loader
 from combine_app.database import transaction
 from combine_app.errors import AppError
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.overview import ProjectRow
 from combine_app.web import web
@@ -33,7 +34,7 @@ def _drift_url(project) -> str:
 @login_required
 def workflow_accept_deviation(project_id: str):
     """Accept the drift item named by the form, with its reason; the page again on a refusal."""
-    project = projects.get_project(current_user, project_id)
+    project = projects.get_project(current_user, project_id, roles.DECIDE_DEVIATION)
     key = request.form.get("key", "")
     reason = request.form.get("reason", "")
     try:
@@ -56,7 +57,7 @@ def workflow_accept_deviation(project_id: str):
 @login_required
 def workflow_withdraw_deviation(project_id: str):
     """Withdraw the acceptance named by the form: the item is unexplained again."""
-    project = projects.get_project(current_user, project_id)
+    project = projects.get_project(current_user, project_id, roles.WITHDRAW_DEVIATION)
     try:
         with transaction():
             DeviationService(db.session, get_loader()).withdraw(
