@@ -32,6 +32,8 @@ FAIL_ON = {
     "any": lambda drift: drift["is_drifted"],
     "source-changed": lambda drift: drift["source_changed"],
     "update-available": lambda drift: _update_available(drift),
+    # The workflow could not run as it is: an error of the definition rules (issue 17).
+    "problems": lambda drift: drift["error_count"] > 0,
 }
 # Instances read per query with --all, so memory stays bounded however many there are.
 BATCH = 100
@@ -109,6 +111,8 @@ def _reports(keys: tuple[str, ...], all_projects: bool, fail_on: str) -> Iterato
             )
         }
         drifts = service.drifts_of(list(instances.values()))
+        for instance in instances.values():
+            drifts[instance.id]["error_count"] = service.problems_of(instance)["error_count"]
         for project in projects:
             instance = instances.get(project.id)
             yield _report(project, drifts[instance.id] if instance is not None else None, fail_on)
@@ -166,6 +170,7 @@ def _report(project: Project, drift: dict | None, fail_on: str) -> dict[str, Any
         "source_changed": drift["source_changed"],
         "latest_version": drift["latest_version"],
         "update_available": _update_available(drift),
+        "error_count": drift["error_count"],
         "matched": bool(FAIL_ON[fail_on](drift)),
     }
 
@@ -191,6 +196,8 @@ def _line(report: dict[str, Any]) -> str:
         notes.append("source changed")
     if report["update_available"]:
         notes.append(f"update available: {report['latest_version']}")
+    if report["error_count"]:
+        notes.append(f"{report['error_count']} errors: cannot run")
     tail = "".join(f"  [{note}]" for note in notes)
     return (
         f"{mark} {report['project_id']}  {state}  {report['workflow_id']} {report['version']}{tail}"
