@@ -38,9 +38,7 @@ def workflow_accept_deviation(project_id: str):
     reason = request.form.get("reason", "")
     try:
         with transaction():
-            DeviationService(db.session, get_loader()).accept(
-                project, key, reason, current_user.username
-            )
+            DeviationService(db.session, get_loader()).request(project, current_user, key, reason)
     except AppError as error:
         if error.errors:  # the reason or the key: shown next to the item's reason field
             messages = [" ".join(m) for m in error.errors.values()]
@@ -60,7 +58,7 @@ def workflow_withdraw_deviation(project_id: str):
     try:
         with transaction():
             DeviationService(db.session, get_loader()).withdraw(
-                project, request.form.get("key", ""), current_user.username
+                project, current_user, request.form.get("key", "")
             )
     except AppError as error:
         flash(error.detail, "error")

@@ -87,8 +87,8 @@ def _seed() -> dict[str, str]:
             )
             workflows.update_instance(project, changed, owner.username)
         if name == "accepted":
-            DeviationService(db.session, get_loader()).accept(
-                project, PROMPT_KEY, "Our discovery differs on purpose.", owner.username
+            DeviationService(db.session, get_loader()).request(
+                project, owner, PROMPT_KEY, "Our discovery differs on purpose."
             )
     return keys
 
