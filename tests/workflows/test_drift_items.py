@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -459,3 +459,40 @@ def test_real_acceptance_survives_an_unrelated_source_edit_and_not_a_related_one
     later = by_key(explain(drift_items(load(SPD, "03"), instance, base), accepted, today=TODAY))
     assert later[item["key"]]["explained"] is True
     assert {i["origin"] for k, i in later.items() if k != item["key"]} == {"source"}
+
+
+# --- requests and review dates ---------------------------------------------------------------
+
+
+def test_a_request_explains_nothing_until_it_is_accepted():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    requested = {**accept(design), "status": "requested", "accepted_by": None}
+    [explained] = explain([design], {design["key"]: requested}, today=TODAY)
+    assert explained["explained"] is False
+    assert explained["acceptance"]["status"] == "requested"
+
+
+def test_an_acceptance_explains_through_its_review_by_date_and_expires_the_day_after():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    accepted = {design["key"]: {**accept(design), "review_by": TODAY.isoformat()}}
+    [on_the_day] = explain([design], accepted, today=TODAY)
+    assert on_the_day["explained"] is True and on_the_day["acceptance"]["status"] == "accepted"
+    [day_after] = explain([design], accepted, today=TODAY + timedelta(days=1))
+    assert day_after["explained"] is False and day_after["acceptance"]["status"] == "expired"
+
+
+def test_a_changed_item_is_changed_since_whether_requested_accepted_or_expired():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    stale = {**accept(design), "fingerprint": "sha256:0", "review_by": "2000-01-01"}
+    for status in ("requested", "accepted"):
+        row = {**stale, "status": status}
+        assert acceptance_status(row, {design["key"]: design}, today=TODAY) == "changed_since"
