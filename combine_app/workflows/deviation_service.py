@@ -259,6 +259,37 @@ class DeviationService:
             for row in self.deviations.for_instance(instance.id)
         ]
 
+    def decisions(
+        self, project: Project, user: User, drift: dict[str, Any]
+    ) -> dict[str, dict[str, str | None]]:
+        """For each requested item of ``drift`` (this project's, now): why ``user`` may not
+        ``approve`` or ``reject`` it, each None when they may. The pages offer what is allowed
+        and say why for what is not, in the words the API answers with."""
+        requested = [
+            item
+            for item in drift["items"]
+            if item["acceptance"] is not None and item["acceptance"]["status"] == REQUESTED
+        ]
+        if not requested:
+            return {}
+        role_refusal = access.refusal(access.role_of(project, user), access.DECIDE_DEVIATION)
+        if role_refusal is not None:
+            return {
+                item["key"]: {"approve": role_refusal, "reject": role_refusal} for item in requested
+            }
+        instance = self.workflows.get_instance(project)
+        saved = authorship_in(self.session, [instance.id], user.username)[instance.id]
+        four_eyes = access.policy_of(project).four_eyes
+        return {
+            item["key"]: {
+                "approve": approval_refusal(
+                    user.username, item["acceptance"], item, saved, four_eyes
+                ),
+                "reject": rejection_refusal(user.username, item["acceptance"]),
+            }
+            for item in requested
+        }
+
     def _changeable_instance(
         self, project: Project, expected_revision: int | None
     ) -> WorkflowInstance:
