@@ -11,7 +11,7 @@ made or a difference they made themselves (four_eyes.py holds those rules and th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -259,35 +259,50 @@ class DeviationService:
             for row in self.deviations.for_instance(instance.id)
         ]
 
-    def decisions(
-        self, project: Project, user: User, drift: dict[str, Any]
-    ) -> dict[str, dict[str, str | None]]:
-        """For each requested item of ``drift`` (this project's, now): why ``user`` may not
-        ``approve`` or ``reject`` it, each None when they may. The pages offer what is allowed
-        and say why for what is not, in the words the API answers with."""
+    def offers(self, project: Project, user: User, drift: dict[str, Any]) -> dict[str, Any]:
+        """What ``user`` may do with this project's deviations now, for the pages: each right
+        as None when allowed or the refusal in the API's words.
+
+        ``request`` (ask for an acceptance), ``decides_alone`` (a request is accepted at once),
+        ``withdraw_acceptance``, the review-by bounds (``today``, ``latest``, ``required``) and,
+        for each requested item by key, ``approve``, ``reject`` and ``withdraw``.
+        """
+        role = access.role_of(project, user)
+        policy = access.policy_of(project)
+        today = self.today()
+        latest = (
+            today + timedelta(days=policy.review_days) if policy.review_days is not None else None
+        )
+        decide_refusal = access.refusal(role, access.DECIDE_DEVIATION)
         requested = [
             item
             for item in drift["items"]
             if item["acceptance"] is not None and item["acceptance"]["status"] == REQUESTED
         ]
-        if not requested:
-            return {}
-        role_refusal = access.refusal(access.role_of(project, user), access.DECIDE_DEVIATION)
-        if role_refusal is not None:
-            return {
-                item["key"]: {"approve": role_refusal, "reject": role_refusal} for item in requested
+        saved = None
+        if requested and decide_refusal is None:
+            instance = self.workflows.get_instance(project)
+            saved = authorship_in(self.session, [instance.id], user.username)[instance.id]
+        items = {}
+        for item in requested:
+            request = item["acceptance"]
+            own = request["requested_by"] == user.username and access.allows(
+                role, access.REQUEST_DEVIATION
+            )
+            items[item["key"]] = {
+                "approve": decide_refusal
+                or approval_refusal(user.username, request, item, saved, policy.four_eyes),
+                "reject": decide_refusal or rejection_refusal(user.username, request),
+                "withdraw": None if own else access.refusal(role, access.WITHDRAW_DEVIATION),
             }
-        instance = self.workflows.get_instance(project)
-        saved = authorship_in(self.session, [instance.id], user.username)[instance.id]
-        four_eyes = access.policy_of(project).four_eyes
         return {
-            item["key"]: {
-                "approve": approval_refusal(
-                    user.username, item["acceptance"], item, saved, four_eyes
-                ),
-                "reject": rejection_refusal(user.username, item["acceptance"]),
-            }
-            for item in requested
+            "request": access.refusal(role, access.REQUEST_DEVIATION),
+            "decides_alone": role is not None and access.decides_alone(role, policy),
+            "withdraw_acceptance": access.refusal(role, access.WITHDRAW_DEVIATION),
+            "today": today.isoformat(),
+            "latest": latest.isoformat() if latest is not None else None,
+            "required": policy.review_days is not None,
+            "items": items,
         }
 
     def _changeable_instance(

@@ -29,11 +29,13 @@ from combine_app.workflows.service import WorkflowInstanceService
 
 @dataclass(frozen=True)
 class Waiting:
-    """One request the person may approve: its project, drift item and the request itself."""
+    """One request the person may approve: its project, drift item and the request itself, and
+    the workflow's revision when it was read (a decision made from it is refused once stale)."""
 
     project: Project
     item: dict[str, Any]
     request: dict[str, Any]
+    revision: int
 
 
 def waiting_for(
@@ -77,5 +79,5 @@ def waiting_for(
                 user.username, item["acceptance"], item, saved[instance.id], four_eyes
             )
             if refusal is None:
-                waiting.append(Waiting(project, item, item["acceptance"]))
+                waiting.append(Waiting(project, item, item["acceptance"], instance.revision))
     return waiting
