@@ -145,12 +145,10 @@ class DeviationService:
                 "as it is now."
             )
         authorship = authorship_in(self.session, [instance.id], user.username)[instance.id]
-        refusal = approval_refusal(
-            user.username, request, item, authorship, access.policy_of(project).four_eyes
-        )
+        policy = access.policy_of(project)
+        refusal = approval_refusal(user.username, request, item, authorship, policy.four_eyes)
         if refusal is not None:
             raise Forbidden(refusal)
-        policy = access.policy_of(project)
         problem = review_by_problem(row.review_by, self.today(), policy.review_days)
         if problem is not None:
             raise Conflict(f"{problem} Ask for it again with another review-by date.")
