@@ -14,6 +14,7 @@ from combine_app.api.workflow import (
     _with_etag,
 )
 from combine_app.database import unit_of_work
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.schemas import (
     CompareArgs,
@@ -72,7 +73,7 @@ def restore_workflow(data: dict, project_id: str):
     Each history entry of the change also names ``restored_from``; restoring what the workflow
     holds writes nothing. If-Match is honoured (412); refused as PUT is (409).
     """
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.RESTORE_WORKFLOW)
     expected = _expected_revision(project)
     instance = _service().restore_instance(
         project,

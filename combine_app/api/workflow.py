@@ -12,6 +12,7 @@ from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import PreconditionFailed
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.schemas import (
@@ -98,7 +99,7 @@ def create_workflow(data: dict, project_id: str):
 
     409 if it has one; 422 naming the field for an unknown workflow or version.
     """
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.ASSIGN_WORKFLOW)
     instance = _service().create_instance(
         project, data["workflow_id"], data["version"], g.user.username
     )
@@ -128,6 +129,7 @@ def put_workflow(data: dict, project_id: str):
     identical body changes nothing.
     """
     project = g.read
+    roles.require(project, g.user, roles.SAVE_WORKFLOW)
     expected = _expected_revision(project)
     instance = _service().update_instance(
         project,
@@ -168,7 +170,7 @@ def get_history(args: dict, project_id: str):
 @_instance_answer("The workflow instance.")
 def complete_workflow(data: dict, project_id: str):
     """Mark the active instance completed; 409 otherwise. The body ``{reason?}`` is optional."""
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.COMPLETE_WORKFLOW)
     return _with_etag(_service().complete_instance(project, g.user.username, data["reason"]))
 
 
@@ -178,5 +180,5 @@ def complete_workflow(data: dict, project_id: str):
 @_instance_answer("The workflow instance.")
 def archive_workflow(data: dict, project_id: str):
     """Archive the instance; 409 if it already is. The body ``{reason?}`` is optional."""
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.ARCHIVE_WORKFLOW)
     return _with_etag(_service().archive_instance(project, g.user.username, data["reason"]))

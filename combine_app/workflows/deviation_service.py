@@ -21,8 +21,8 @@ from combine_app.auth.models import User
 from combine_app.catalog.loader import PackageLoader
 from combine_app.database import utcnow
 from combine_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from combine_app.projects import roles
 from combine_app.projects.models import Project
-from combine_app.workflows import access
 from combine_app.workflows.deviations import (
     AcceptedDeviationRepository,
     as_acceptance,
@@ -76,15 +76,15 @@ class DeviationService:
         the rules. A request replaces whatever the key held (the history keeps it); an identical
         repeat writes nothing.
         """
-        role = access.require(project, user, access.REQUEST_DEVIATION)
+        role = roles.require(project, user, roles.REQUEST_DEVIATION)
         instance = self._changeable_instance(project, expected_revision)
         reason = check_reason(reason)
-        policy = access.policy_of(project)
+        policy = roles.policy_of(project)
         problem = review_by_problem(review_by, self.today(), policy.review_days)
         if problem is not None:
             raise ValidationFailed(problem, {"review_by": [problem]})
         item = self._current_item(instance, key)
-        status = ACCEPTED if access.decides_alone(role, policy) else REQUESTED
+        status = ACCEPTED if roles.decides_alone(role, policy) else REQUESTED
         existing = self.deviations.get(instance.id, key)
         if existing is not None and _repeats(existing, item, reason, review_by, status):
             return self._described(existing, item)
@@ -133,7 +133,7 @@ class DeviationService:
         404 without a request; 409 when it is accepted already, or its difference or the date
         it was asked for no longer holds; 403 (saying why) when four-eyes forbids the caller.
         """
-        access.require(project, user, access.DECIDE_DEVIATION)
+        roles.require(project, user, roles.DECIDE_DEVIATION)
         instance = self._changeable_instance(project, expected_revision)
         row = self._request_of(instance, key)
         note = check_note(note)
@@ -145,7 +145,7 @@ class DeviationService:
                 "as it is now."
             )
         authorship = authorship_in(self.session, [instance.id], user.username)[instance.id]
-        policy = access.policy_of(project)
+        policy = roles.policy_of(project)
         refusal = approval_refusal(user.username, request, item, authorship, policy.four_eyes)
         if refusal is not None:
             raise Forbidden(refusal)
@@ -184,7 +184,7 @@ class DeviationService:
         Answers the request with status ``rejected`` and the rejection's reason as ``note``.
         403 for its own requester (who may withdraw it instead).
         """
-        access.require(project, user, access.DECIDE_DEVIATION)
+        roles.require(project, user, roles.DECIDE_DEVIATION)
         instance = self._changeable_instance(project, expected_revision)
         row = self._request_of(instance, key)
         reason = check_reason(reason)
@@ -214,7 +214,7 @@ class DeviationService:
         A request may be withdrawn by its requester or by an approver or owner; an acceptance
         by an approver or owner.
         """
-        role = access.require(project, user, access.READ)
+        role = roles.require(project, user, roles.READ)
         instance = self._changeable_instance(project, expected_revision)
         existing = self.deviations.get(instance.id, key)
         if existing is None:
@@ -222,10 +222,10 @@ class DeviationService:
         own_request = (
             existing.status == REQUESTED
             and existing.requested_by == user.username
-            and access.allows(role, access.REQUEST_DEVIATION)
+            and roles.allows(role, roles.REQUEST_DEVIATION)
         )
         if not own_request:
-            access.require(project, user, access.WITHDRAW_DEVIATION)
+            roles.require(project, user, roles.WITHDRAW_DEVIATION)
         withdrawn = as_acceptance(existing)
         self.deviations.delete(existing)
         self.workflows.instances.touch(instance)
@@ -265,13 +265,13 @@ class DeviationService:
         ``withdraw_acceptance``, the review-by bounds (``today``, ``latest``, ``required``) and,
         for each requested item by key, ``approve``, ``reject`` and ``withdraw``.
         """
-        role = access.role_of(project, user)
-        policy = access.policy_of(project)
+        role = roles.role_of(project, user)
+        policy = roles.policy_of(project)
         today = self.today()
         latest = (
             today + timedelta(days=policy.review_days) if policy.review_days is not None else None
         )
-        decide_refusal = access.refusal(role, access.DECIDE_DEVIATION)
+        decide_refusal = roles.refusal(role, roles.DECIDE_DEVIATION)
         requested = [
             item
             for item in drift["items"]
@@ -284,19 +284,19 @@ class DeviationService:
         items = {}
         for item in requested:
             request = item["acceptance"]
-            own = request["requested_by"] == user.username and access.allows(
-                role, access.REQUEST_DEVIATION
+            own = request["requested_by"] == user.username and roles.allows(
+                role, roles.REQUEST_DEVIATION
             )
             items[item["key"]] = {
                 "approve": decide_refusal
                 or approval_refusal(user.username, request, item, saved, policy.four_eyes),
                 "reject": decide_refusal or rejection_refusal(user.username, request),
-                "withdraw": None if own else access.refusal(role, access.WITHDRAW_DEVIATION),
+                "withdraw": None if own else roles.refusal(role, roles.WITHDRAW_DEVIATION),
             }
         return {
-            "request": access.refusal(role, access.REQUEST_DEVIATION),
-            "decides_alone": role is not None and access.decides_alone(role, policy),
-            "withdraw_acceptance": access.refusal(role, access.WITHDRAW_DEVIATION),
+            "request": roles.refusal(role, roles.REQUEST_DEVIATION),
+            "decides_alone": role is not None and roles.decides_alone(role, policy),
+            "withdraw_acceptance": roles.refusal(role, roles.WITHDRAW_DEVIATION),
             "today": today.isoformat(),
             "latest": latest.isoformat() if latest is not None else None,
             "required": policy.review_days is not None,

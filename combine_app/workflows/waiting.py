@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from combine_app import clock
 from combine_app.auth.models import User
 from combine_app.catalog.loader import PackageLoader
+from combine_app.projects import roles
 from combine_app.projects.models import Project
-from combine_app.workflows import access
 from combine_app.workflows.deviations import authorship_in
 from combine_app.workflows.drift_items import REQUESTED
 from combine_app.workflows.four_eyes import approval_refusal
@@ -52,7 +52,7 @@ def waiting_for(
         .where(
             WorkflowInstance.status == "active",
             Project.archived_at.is_(None),
-            access.decides_in(user),
+            roles.decides_in(user),
             WorkflowInstance.id.in_(
                 select(AcceptedDeviation.instance_id).where(AcceptedDeviation.status == REQUESTED)
             ),
@@ -64,7 +64,7 @@ def waiting_for(
     instances = [instance for instance, _ in found]
     drifts = WorkflowInstanceService(session, loader, today).drifts_of(instances)
     saved = authorship_in(session, [instance.id for instance in instances], user.username)
-    policies = access.policies_of([project for _, project in found])
+    policies = roles.policies_of([project for _, project in found])
     waiting = []
     for instance, project in found:
         four_eyes = policies[project.id].four_eyes

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205_002"
-down_revision = "20261201_001"
+down_revision = "20261205_001"
 branch_labels = None
 depends_on = None
 
