@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -174,19 +174,20 @@ def workflow_withdraw_deviation(project_id: str):
 @login_required
 def waiting_decisions():
     """Waiting for your decision: the requests the signed-in user may approve, every project."""
-    return render_template("workflow/waiting.html", waiting=_waiting())
+    waiting = _waiting()
+    # The top bar's count is this list's length: read once for both.
+    return render_template("workflow/waiting.html", waiting=waiting, waiting_total=len(waiting))
 
 
 def _waiting() -> list[Waiting]:
-    """The requests waiting for the signed-in user, read once per request (page and badge)."""
-    if "waiting" not in g:
-        g.waiting = waiting_for(db.session, get_loader(), current_user)
-    return g.waiting
+    """The requests waiting for the signed-in user's decision."""
+    return waiting_for(db.session, get_loader(), current_user)
 
 
 @web.app_context_processor
 def waiting_count() -> dict[str, Callable[[], int]]:
-    """``waiting_count()`` for the top bar: how many requests wait for the signed-in user."""
+    """``waiting_count()`` for the top bar: how many requests wait for the signed-in user (read
+    only when a page shows the top bar)."""
     return {"waiting_count": lambda: len(_waiting())}
 
 

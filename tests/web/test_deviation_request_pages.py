@@ -17,29 +17,36 @@ ROLE_NEEDED = "This needs the role approver or owner."
 
 
 class Browser:
-    """One person's signed-in test client, posting forms with their session's CSRF token."""
+    """One person's signed-in test client, posting forms with their session's CSRF token.
+
+    Every request runs in a fresh app context: the test's outer one would otherwise share ``g``
+    (Flask-Login's cached user) between all clients, as no two real browsers ever do.
+    """
 
     def __init__(self, app, user):
+        self.app = app
         self.client = app.test_client()
-        page = self.client.get("/login").get_data(as_text=True)
-        response = self.client.post(
-            "/login",
-            data={
-                "username": user.username,
-                "password": PASSWORD,
-                "csrf_token": csrf_token_from(page),
-            },
-        )
+        page = self.open("GET", "/login").get_data(as_text=True)
+        form = {
+            "username": user.username,
+            "password": PASSWORD,
+            "csrf_token": csrf_token_from(page),
+        }
+        response = self.open("POST", "/login", data=form)
         assert response.status_code == 302, response.get_data(as_text=True)
-        self.token = csrf_token_from(self.client.get("/projects").get_data(as_text=True))
+        self.token = csrf_token_from(self.page("/projects"))
+
+    def open(self, method: str, url: str, **kwargs):
+        with self.app.app_context():
+            return self.client.open(url, method=method, **kwargs)
 
     def page(self, url: str) -> str:
-        response = self.client.get(url)
+        response = self.open("GET", url)
         assert response.status_code == 200, response.status_code
         return response.get_data(as_text=True)
 
     def post(self, url: str, **fields):
-        return self.client.post(url, data={"csrf_token": self.token, **fields})
+        return self.open("POST", url, data={"csrf_token": self.token, **fields})
 
 
 class Team:
