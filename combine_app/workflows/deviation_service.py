@@ -314,7 +314,8 @@ class DeviationService:
         if expected_revision is not None and expected_revision != instance.revision:
             raise PreconditionFailed(
                 f"The workflow changed since you read it: it is at revision {instance.revision}, "
-                f"not {expected_revision}. Reload it and decide again."
+                f"not {expected_revision}. Reload it and decide again.",
+                headers={"ETag": f'"{instance.id}:{instance.revision}"'},
             )
         if instance.status != "active":
             raise Conflict(
