@@ -431,6 +431,10 @@ def valid_body(method: str, rule: str, workflow: dict) -> dict | None:
         return {"key": "step_modified:product_discovery:task_prompt", "reason": "Intended."}
     if method == "POST" and rule.endswith("/restore"):
         return {"revision": 1, "reason": "Back."}
+    if method == "POST" and rule.endswith("/approve"):
+        return {"note": "Fine."}
+    if method == "POST" and rule.endswith("/reject"):
+        return {"reason": "Not intended."}
     return None
 
 

@@ -47,6 +47,7 @@ from combine_app.web.workflow_words import (
     field_change_short,
 )
 from combine_app.workflows import diff as structural
+from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
@@ -237,12 +238,14 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
     """What the drift summary shows: the drift with its items, step names, whether it may change."""
     service = _service()
     instance = service.get_instance(project)
+    drift = service.drift_of(instance)
     return {
         "project": project,
         "workflow": instance,
-        "drift": service.drift_of(instance),
+        "drift": drift,
+        "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
-        "drift_read_only": _read_only_reason(project, instance, roles.DECIDE_DEVIATION),
+        "drift_read_only": _read_only_reason(project, instance, roles.READ),
         "origin_titles": ORIGIN_TITLES,
         "kind_titles": KIND_TITLES,
         "origin_words": ORIGIN_WORDS,
