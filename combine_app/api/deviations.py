@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import g
 
 from combine_app.api import api
+from combine_app.api.preconditions import changes_instance
 from combine_app.api.responses import no_content
 from combine_app.catalog.commands import get_loader
-from combine_app.database import unit_of_work
 from combine_app.extensions import db
 from combine_app.projects import service as projects
 from combine_app.workflows.deviation_service import DeviationService
@@ -36,7 +36,7 @@ def _service() -> DeviationService:
 
 
 @api.post("/projects/<project_id>/workflow/deviations", tags=TAGS)
-@unit_of_work
+@changes_instance
 @api.arguments(AcceptDeviationSchema)
 @api.response(201, AcceptedDeviationSchema, description="The acceptance.")
 def accept_deviation(data: dict, project_id: str):
@@ -63,7 +63,7 @@ def list_deviations(project_id: str):
     tags=TAGS,
     parameters=[KEY_PARAMETER],
 )
-@unit_of_work
+@changes_instance
 @api.response(204, description="Withdrawn.")
 def withdraw_deviation(project_id: str, key: str):
     """Withdraw an acceptance: the item is unexplained again; 404 when the key has none."""

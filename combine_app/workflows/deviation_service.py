@@ -47,7 +47,7 @@ class DeviationService:
         if item is None:
             raise ValidationFailed(
                 f"{key!r} is not a current difference of this workflow.",
-                {"key": [_not_a_difference(key, drift)]},
+                {"/key": [_not_a_difference(key, drift)]},
             )
         existing = self.deviations.get(instance.id, key)
         if (
@@ -149,11 +149,11 @@ def check_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
         raise ValidationFailed(
-            "Say why this difference is intended.", {"reason": ["A reason is required."]}
+            "Say why this difference is intended.", {"/reason": ["A reason is required."]}
         )
     if len(text) > REASON_LIMIT:
         message = f"At most {REASON_LIMIT:,} characters (this one has {len(text):,})."
-        raise ValidationFailed("The reason is too long.", {"reason": [message]})
+        raise ValidationFailed("The reason is too long.", {"/reason": [message]})
     return text
 
 
