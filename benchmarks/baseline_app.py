@@ -41,8 +41,13 @@ INSTANCE_COLUMNS = """
 """
 PROJECT_COLUMNS = """
     p.id, p.project_id, p.name, p.description, p.status, p.archived_at, u.username,
-    p.created_at, p.updated_at
+    p.created_at, p.updated_at, m.role, pp.four_eyes, pp.review_days
 """
+# The caller's membership (its role) and the project's policy, as Combine reads them.
+MEMBER_AND_POLICY = (
+    "JOIN project_members m ON m.project_id = p.id AND m.user_id = %s "
+    "LEFT JOIN project_policies pp ON pp.project_id = p.id "
+)
 
 
 def pool() -> SimpleConnectionPool:
@@ -105,6 +110,8 @@ def project_document(row: tuple) -> dict:
         "owner": row[6],
         "created_at": _time(row[7]),
         "updated_at": _time(row[8]),
+        "your_role": row[9],
+        "policy": {"four_eyes": bool(row[10]), "review_days": row[11]},
     }
 
 
@@ -234,21 +241,23 @@ def projects():
         cursor.execute(
             f"SELECT {PROJECT_COLUMNS}, w.status "  # noqa: S608  (constants only)
             "FROM projects p JOIN users u ON u.id = p.owner_id "
+            f"{MEMBER_AND_POLICY}"
             "LEFT JOIN workflow_instances w ON w.project_id = p.id "
-            "WHERE p.owner_id = %s AND p.archived_at IS NULL "
+            "WHERE p.archived_at IS NULL "
             "ORDER BY p.created_at DESC, p.project_id DESC LIMIT %s OFFSET %s",
             (owner_id, limit, offset),
         )
         rows = cursor.fetchall()
         cursor.execute(
-            "SELECT count(*) FROM projects WHERE owner_id = %s AND archived_at IS NULL",
+            "SELECT count(*) FROM projects p JOIN project_members m ON m.project_id = p.id "
+            "WHERE m.user_id = %s AND p.archived_at IS NULL",
             (owner_id,),
         )
         return rows, cursor.fetchone()[0]
 
     rows, total = in_transaction(read)
     listed = [
-        {**project_document(row), "has_workflow": row[9] is not None, "workflow_status": row[9]}
+        {**project_document(row), "has_workflow": row[12] is not None, "workflow_status": row[12]}
         for row in rows
     ]
     return jsonify({"projects": listed, "total": total, "offset": offset, "limit": limit})
@@ -262,15 +271,16 @@ def tree(key: str):
         cursor.execute(
             f"SELECT {PROJECT_COLUMNS}, w.status, w.base_workflow_ref, w.revision "  # noqa: S608
             "FROM projects p JOIN users u ON u.id = p.owner_id "
+            f"{MEMBER_AND_POLICY}"
             "LEFT JOIN workflow_instances w ON w.project_id = p.id WHERE p.project_id = %s",
-            (key,),
+            (request.args.get("owner_id", type=int), key),
         )
         return cursor.fetchone()
 
     row = in_transaction(read)
     if row is None:
         abort(404)
-    status, ref, revision = row[9], row[10], row[11]
+    status, ref, revision = row[12], row[13], row[14]
     workflow = None
     if status is not None:
         workflow = {

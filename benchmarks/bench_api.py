@@ -221,7 +221,9 @@ def pairs_for(scene: Scene) -> list[Pair]:
         _list_pair(scene, large=False),
         Pair(
             Endpoint("GET tree", "GET", f"/api/v1/projects/{scene.key}/tree", auth),
-            Endpoint("baseline: tree row", "GET", f"/projects/{scene.key}/tree"),
+            Endpoint(
+                "baseline: tree row", "GET", f"/projects/{scene.key}/tree?owner_id={scene.owner_id}"
+            ),
             None,
         ),
         Pair(

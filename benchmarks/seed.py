@@ -39,13 +39,18 @@ def seed_projects(database_url: str, username: str, count: int, key_prefix: str)
     _run(
         database_url,
         """
-        INSERT INTO projects (id, project_id, name, description, status, owner_id,
-                              created_at, updated_at)
-        SELECT gen_random_uuid(), %(prefix)s || '-' || lpad(n::text, 6, '0'),
-               'Seeded project ' || n, 'Made by the benchmarks to fill the list.', 'active',
-               users.id, now() - make_interval(mins => n), now() - make_interval(mins => n)
-        FROM generate_series(1, %(count)s) AS n, users
-        WHERE users.username = %(username)s
+        WITH made AS (
+            INSERT INTO projects (id, project_id, name, description, status, owner_id,
+                                  created_at, updated_at)
+            SELECT gen_random_uuid(), %(prefix)s || '-' || lpad(n::text, 6, '0'),
+                   'Seeded project ' || n, 'Made by the benchmarks to fill the list.', 'active',
+                   users.id, now() - make_interval(mins => n), now() - make_interval(mins => n)
+            FROM generate_series(1, %(count)s) AS n, users
+            WHERE users.username = %(username)s
+            RETURNING id, owner_id, created_at
+        )
+        INSERT INTO project_members (project_id, user_id, role, added_by, added_at)
+        SELECT id, owner_id, 'owner', %(username)s, created_at FROM made
         """,
         {"prefix": key_prefix, "count": count, "username": username},
     )

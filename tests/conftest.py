@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import flask_migrate
@@ -275,3 +276,26 @@ def login(client):
         return csrf_token_from(client.get("/projects").get_data(as_text=True))
 
     return factory
+
+
+class Clock:
+    """A UTC "today" the test sets and moves: the app's ``TODAY`` clock."""
+
+    def __init__(self, today: date):
+        self.today = today
+
+    def __call__(self) -> date:
+        return self.today
+
+    def advance(self, days: int = 1) -> None:
+        """Move today ``days`` days on."""
+        self.today += timedelta(days=days)
+
+
+@pytest.fixture
+def clock(app):
+    """The app's today, fixed at 2026-12-05 UTC until the test moves it."""
+    moved = Clock(date(2026, 12, 5))
+    app.config["TODAY"] = moved
+    yield moved
+    app.config.pop("TODAY", None)

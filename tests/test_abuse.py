@@ -378,6 +378,7 @@ def concrete(rule: str, project_ref: str) -> str:
     path = rule.replace("<project_id>", project_ref)
     path = path.replace("<path:key>", "step_modified:product_discovery:task_prompt")
     path = path.replace("<int:number>", "1")  # a revision
+    path = path.replace("<username>", "alice")  # a member
     assert "<" not in path, f"a new path parameter in {rule}: teach this test about it"
     return path
 
@@ -420,6 +421,8 @@ def valid_body(method: str, rule: str, workflow: dict) -> dict | None:
     """A body the route would accept from the owner, so only ownership can refuse it."""
     if method == "PATCH":
         return {"name": "Renamed"}
+    if method == "PUT" and rule.endswith("/members/<username>"):
+        return {"role": "viewer"}
     if method == "PUT":
         return {"effective_workflow": workflow["effective_workflow"]}
     if method == "POST" and rule.endswith("/workflow"):
@@ -428,6 +431,10 @@ def valid_body(method: str, rule: str, workflow: dict) -> dict | None:
         return {"key": "step_modified:product_discovery:task_prompt", "reason": "Intended."}
     if method == "POST" and rule.endswith("/restore"):
         return {"revision": 1, "reason": "Back."}
+    if method == "POST" and rule.endswith("/approve"):
+        return {"note": "Fine."}
+    if method == "POST" and rule.endswith("/reject"):
+        return {"reason": "Not intended."}
     return None
 
 

@@ -91,7 +91,7 @@ def test_baseline_reads_answer_the_json_the_api_answers(served):
     )
     _same(
         ours.get(f"/api/v1/projects/{key}/tree", headers=auth),
-        baseline.get(f"/projects/{key}/tree"),
+        baseline.get(f"/projects/{key}/tree?owner_id={served['owner_id']}"),
     )
 
 

@@ -106,7 +106,11 @@ def test_created_project_has_every_contract_field(api):
         "owner",
         "created_at",
         "updated_at",
+        "your_role",
+        "policy",
     }
+    assert body["your_role"] == "owner"
+    assert body["policy"] == {"four_eyes": False, "review_days": None}
     assert uuid.UUID(body["id"])
     assert body["name"] == "Data Lake"
     assert body["description"] == "raw"

@@ -108,4 +108,4 @@ def json_body() -> dict:
 _TOO_DEEP = f"The body is nested too deeply to read (the limit is {MAX_JSON_DEPTH} levels)."
 
 
-from combine_app.api import deviations, openapi, projects, revisions, workbench, workflow  # noqa: E402,F401  (routes register on import)
+from combine_app.api import deviations, members, openapi, projects, revisions, workbench, workflow  # noqa: E402,F401  (routes register on import)

@@ -1,12 +1,12 @@
 """``If-Match`` and ``ETag`` for every request that changes a workflow instance.
 
-Put ``@changes_instance`` where ``@unit_of_work`` would go (under the route, and under
-``@reads_caller`` when there is one) and the route, whatever it changes (the definition, the
-status, a deviation), then:
+Put ``@changes_instance(roles.ACTION)`` where ``@unit_of_work`` would go (under the route,
+and under ``@reads_caller`` when there is one) and the route, whatever it changes (the
+definition, the status, a deviation), then:
 
-- runs as one transaction in which the instance row is locked (PostgreSQL) and ``If-Match``,
-  when sent, is compared with its revision before the view runs: 412 when stale, and the 412
-  carries the instance's current ``ETag``;
+- runs as one transaction in which the caller's role is checked (403), the instance row is
+  locked (PostgreSQL) and ``If-Match``, when sent, is compared with its revision before the
+  view runs: 412 when stale, and the 412 carries the instance's current ``ETag``;
 - answers with the instance's new ``ETag`` (success answers only);
 - is documented with the ``If-Match`` parameter, the 412 problem and the ``ETag`` header.
 
@@ -22,13 +22,14 @@ import re
 from collections.abc import Callable
 from copy import deepcopy
 
-from flask import g, request
+from flask import current_app, g, request
 
 from combine_app.api.declare import CHANGES_INSTANCE
 from combine_app.catalog.commands import get_loader
 from combine_app.database import transaction
 from combine_app.errors import PreconditionFailed
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.workflows.models import WorkflowInstance
@@ -37,35 +38,47 @@ from combine_app.workflows.service import WorkflowInstanceService, instance_etag
 _ETAG = re.compile(r"^(?P<instance>[0-9a-f-]{36}):(?P<revision>\d{1,9})$")
 
 
-def changes_instance(view: Callable) -> Callable:
+def changes_instance(action: str) -> Callable[[Callable], Callable]:
     """Run a route that changes the project's instance under ``If-Match``, answering its ETag.
 
-    The route takes ``project_id``; the project comes from ``g.read`` when ``@reads_caller``
-    read it, else from the caller's projects (404 for none, or for a project without an
-    instance). The view's own service call locks the same row again and sees what was checked.
+    ``action`` is the least the caller's role must allow (``roles.SAVE_WORKFLOW``...): 404 for
+    a project the caller cannot see, 403 for a role that may not act, both before ``If-Match``
+    is judged. The route takes ``project_id``; the project comes from ``g.read`` when
+    ``@reads_caller`` read it. A project without an instance is 404. The view's own service
+    call locks the same row again and sees what was checked; its own finer rules still apply.
     """
 
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        with transaction():
-            instance = _locked_instance(kwargs["project_id"])
-            require_revision(instance, expected_revision(instance))
-            response = view(*args, **kwargs)
-            db.session.flush()
-            tag = instance_etag(instance)
-        if response.status_code < 300:
-            response.headers["ETag"] = tag
-        return response
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            with transaction():
+                instance = _locked_instance(kwargs["project_id"], action)
+                require_revision(instance, expected_revision(instance))
+                response = view(*args, **kwargs)
+                db.session.flush()
+                tag = instance_etag(instance)
+            if response.status_code < 300:
+                response.headers["ETag"] = tag
+            return response
 
-    wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
-    wrapper._apidoc[CHANGES_INSTANCE] = True
-    wrapper._apidoc.setdefault("problems", []).append(412)
-    return wrapper
+        wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        wrapper._apidoc[CHANGES_INSTANCE] = True
+        wrapper._apidoc.setdefault("problems", []).append(412)
+        return wrapper
+
+    return decorator
 
 
-def _locked_instance(project_ref: str) -> WorkflowInstance:
-    read = g.get("read")
-    project = read if isinstance(read, Project) else projects.get_project(g.user, project_ref)
+def _locked_instance(project_ref: str, action: str) -> WorkflowInstance:
+    # g.read is this request's only when the route reads the caller first (it may outlive a
+    # request where an application context spans several, as in the tests).
+    view = current_app.view_functions.get(request.endpoint)
+    read = g.get("read") if getattr(view, "reads_caller", False) else None
+    if isinstance(read, Project):
+        roles.require(read, g.user, action)
+        project = read
+    else:
+        project = projects.get_project(g.user, project_ref, action)
     service = WorkflowInstanceService(db.session, get_loader())
     return service.get_instance(project, for_update=True)
 

@@ -9,7 +9,7 @@ from combine_app.api.responses import no_content
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import NotFound
-from combine_app.projects import intake, overview, service
+from combine_app.projects import intake, overview, roles, service
 from combine_app.projects.intake import IntakeRequestSchema
 from combine_app.projects.schemas import (
     ProjectCreateSchema,
@@ -59,7 +59,7 @@ def create_project_from_intake(data: dict):
 @api.response(200, ProjectTreeSchema, description="The project and its workflow state.")
 def project_tree(project_id: str):
     """A project with its workflow state, read in one query."""
-    row = overview.one(service.project_query(g.user, project_id))
+    row = overview.one(service.project_query(g.user, project_id), g.user)
     if row is None:
         raise NotFound(f"No project {project_id!r}.")
     workflow = None
@@ -100,7 +100,10 @@ def get_project(project_id: str):
 @api.arguments(ProjectPatchSchema)
 @api.response(200, ProjectSchema, description="The project.")
 def patch_project(data: dict, project_id: str):
-    """Rename or re-describe a project."""
+    """Rename or re-describe a project (editor or owner), or change its policy (owner).
+
+    Policy keys sent change, the others stay.
+    """
     project = service.get_project(g.user, project_id, for_update=True)
     return service.update_project(project, g.user, data)
 
@@ -110,7 +113,8 @@ def patch_project(data: dict, project_id: str):
 @api.response(204, description="Deleted.")
 def delete_project(project_id: str):
     """Delete a project with its workflow instance and history."""
-    service.delete_project(service.get_project(g.user, project_id, for_update=True), g.user)
+    project = service.get_project(g.user, project_id, roles.DELETE_PROJECT, for_update=True)
+    service.delete_project(project, g.user)
     return no_content()
 
 
@@ -119,7 +123,7 @@ def delete_project(project_id: str):
 @api.response(200, ProjectSchema, description="The project.")
 def archive_project(project_id: str):
     """Archive a project; 409 if it already is."""
-    project = service.get_project(g.user, project_id, for_update=True)
+    project = service.get_project(g.user, project_id, roles.ARCHIVE_PROJECT, for_update=True)
     return service.archive_project(project, g.user)
 
 
@@ -128,5 +132,5 @@ def archive_project(project_id: str):
 @api.response(200, ProjectSchema, description="The project.")
 def unarchive_project(project_id: str):
     """Unarchive a project; 409 if it is not archived."""
-    project = service.get_project(g.user, project_id, for_update=True)
+    project = service.get_project(g.user, project_id, roles.ARCHIVE_PROJECT, for_update=True)
     return service.unarchive_project(project, g.user)

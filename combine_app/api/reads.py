@@ -26,6 +26,7 @@ from combine_app.auth.service import known_user
 from combine_app.database import as_loaded
 from combine_app.errors import NotFound
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.workflows.models import WorkflowInstance
@@ -115,6 +116,7 @@ def _project_statement(by_token: bool, ref_column: str):
             _users.c.id.label("caller_id"),
             _users.c.username.label("caller_username"),
             _users.c.is_admin.label("caller_is_admin"),
+            projects.member_role_column(_users.c.id).label("caller_role"),
             Project,
         )
         .select_from(source)
@@ -154,6 +156,7 @@ def project(project_ref: str) -> Project:
     _settle_caller(row, by_token)
     if row.Project is None:
         raise NotFound(f"No project {project_ref!r}.")
+    row.Project.your_role = roles.effective_role(row.caller_role, row.caller_is_admin)
     return row.Project
 
 

@@ -7,6 +7,7 @@ from flask import g
 from combine_app.api import api
 from combine_app.api.preconditions import changes_instance
 from combine_app.api.workflow import TAGS, instance_answer, instance_service
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.schemas import (
     CompareArgs,
@@ -54,7 +55,7 @@ def compare_workflow(args: dict, project_id: str):
 
 
 @api.post("/projects/<project_id>/workflow/restore", tags=TAGS)
-@changes_instance
+@changes_instance(roles.RESTORE_WORKFLOW)
 @api.arguments(RestoreSchema)
 @instance_answer("The workflow instance, its definition equal to that revision again.")
 def restore_workflow(data: dict, project_id: str):
@@ -63,7 +64,7 @@ def restore_workflow(data: dict, project_id: str):
     Each history entry of the change also names ``restored_from``; restoring what the workflow
     holds writes nothing. If-Match is honoured (412); refused as PUT is (409).
     """
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.RESTORE_WORKFLOW)
     return instance_service().restore_instance(
         project, data["revision"], g.user.username, reason=data["reason"]
     )

@@ -11,6 +11,7 @@ from combine_app.api.reads import project_instance, reads_caller
 from combine_app.catalog.commands import get_loader
 from combine_app.database import unit_of_work
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.schemas import (
     CreateWorkflowInstanceSchema,
@@ -45,7 +46,7 @@ def create_workflow(data: dict, project_id: str):
 
     409 if it has one; 422 naming the field for an unknown workflow or version.
     """
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.ASSIGN_WORKFLOW)
     instance = instance_service().create_instance(
         project, data["workflow_id"], data["version"], g.user.username
     )
@@ -63,7 +64,7 @@ def get_workflow(project_id: str):
 
 @api.put("/projects/<project_id>/workflow", tags=TAGS)
 @reads_caller(reads.project)
-@changes_instance
+@changes_instance(roles.SAVE_WORKFLOW)
 @api.arguments(UpdateWorkflowInstanceSchema)
 @instance_answer("The workflow instance.")
 def put_workflow(data: dict, project_id: str):
@@ -101,20 +102,20 @@ def get_history(args: dict, project_id: str):
 
 
 @api.post("/projects/<project_id>/workflow/complete", tags=TAGS)
-@changes_instance
+@changes_instance(roles.COMPLETE_WORKFLOW)
 @api.arguments(ReasonSchema, required=False)
 @instance_answer("The workflow instance.")
 def complete_workflow(data: dict, project_id: str):
     """Mark the active instance completed; 409 otherwise. The body ``{reason?}`` is optional."""
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.COMPLETE_WORKFLOW)
     return instance_service().complete_instance(project, g.user.username, data["reason"])
 
 
 @api.post("/projects/<project_id>/workflow/archive", tags=TAGS)
-@changes_instance
+@changes_instance(roles.ARCHIVE_WORKFLOW)
 @api.arguments(ReasonSchema, required=False)
 @instance_answer("The workflow instance.")
 def archive_workflow(data: dict, project_id: str):
     """Archive the instance; 409 if it already is. The body ``{reason?}`` is optional."""
-    project = projects.get_project(g.user, project_id)
+    project = projects.get_project(g.user, project_id, roles.ARCHIVE_WORKFLOW)
     return instance_service().archive_instance(project, g.user.username, data["reason"])

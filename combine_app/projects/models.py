@@ -1,16 +1,39 @@
-"""The Project and ProjectAudit tables."""
+"""The Project, ProjectMember, ProjectPolicy and ProjectAudit tables."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, Uuid, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from combine_app.auth.models import User
 from combine_app.database import JSONDocument, Timestamp, utcnow
 from combine_app.extensions import db
+
+ROLES = ("viewer", "editor", "approver", "owner")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A project's governance policy: four-eyes decisions and the longest review period."""
+
+    four_eyes: bool = False
+    review_days: int | None = None
 
 
 class Project(db.Model):
@@ -44,11 +67,67 @@ class Project(db.Model):
     archived_by: Mapped[str | None] = mapped_column(String(80))
 
     owner: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    # Absent for a project whose policy was never changed: then the defaults hold.
+    policy_row: Mapped[ProjectPolicy | None] = relationship(
+        lazy="joined", passive_deletes=True, cascade="all, delete-orphan"
+    )
+    # The caller's role, set by the service that read the project for that caller.
+    your_role = None
 
     @property
     def is_archived(self) -> bool:
         """Whether the project has been archived."""
         return self.archived_at is not None
+
+    @property
+    def policy(self) -> Policy:
+        """The project's governance policy (the defaults when it never set one)."""
+        row = self.policy_row
+        if row is None:
+            return Policy()
+        return Policy(four_eyes=row.four_eyes, review_days=row.review_days)
+
+
+class ProjectMember(db.Model):
+    """A user's role in a project; the creator is the first member, an owner."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'editor', 'approver', 'owner')", name="role"),
+        Index("idx_project_members_user", "user_id", "project_id"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def username(self) -> str:
+        """The member's username."""
+        return self.user.username
+
+
+class ProjectPolicy(db.Model):
+    """How a project governs its deviations: four-eyes decisions and review dates."""
+
+    __tablename__ = "project_policies"
+    __table_args__ = (
+        CheckConstraint("review_days IS NULL OR review_days > 0", name="review_days"),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    four_eyes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    review_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProjectAudit(db.Model):

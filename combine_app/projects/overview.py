@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, and_, bindparam, func, literal, select
 
 from combine_app.auth.models import User
 from combine_app.extensions import db
-from combine_app.projects.models import Project
+from combine_app.projects import roles
+from combine_app.projects.models import Project, ProjectMember, ProjectPolicy
 from combine_app.workflows.models import WorkflowInstance
 
 
@@ -33,6 +34,8 @@ LIST_ORDER = (Project.created_at.desc(), Project.project_id.desc())
 _owners = User.__table__.alias("owner")
 _projects = Project.__table__
 _instances = WorkflowInstance.__table__
+_members = ProjectMember.__table__
+_policies = ProjectPolicy.__table__
 # Exactly the columns a listed project is answered with (ProjectListItemSchema), labelled so.
 LIST_COLUMNS = (
     _projects.c.id,
@@ -46,10 +49,26 @@ LIST_COLUMNS = (
     _projects.c.updated_at,
     _instances.c.id.is_not(None).label("has_workflow"),
     _instances.c.status.label("workflow_status"),
+    _policies.c.four_eyes.label("policy_four_eyes"),
+    _policies.c.review_days.label("policy_review_days"),
 )
-_LIST_FROM = _projects.join(_owners, _owners.c.id == _projects.c.owner_id).outerjoin(
-    _instances, _instances.c.project_id == _projects.c.id
+# The caller's membership (for ``your_role``) and the policy ride along as outer joins.
+_LIST_FROM = (
+    _projects.join(_owners, _owners.c.id == _projects.c.owner_id)
+    .outerjoin(_instances, _instances.c.project_id == _projects.c.id)
+    .outerjoin(
+        _members,
+        and_(_members.c.project_id == _projects.c.id, _members.c.user_id == bindparam("user_id")),
+    )
+    .outerjoin(_policies, _policies.c.project_id == _projects.c.id)
 )
+
+
+def _your_role(is_admin: bool):
+    """The caller's role as a column: their membership's, or owner for an administrator."""
+    if is_admin:
+        return func.coalesce(_members.c.role, literal("owner")).label("your_role")
+    return _members.c.role.label("your_role")
 
 
 def list_rows(
@@ -82,8 +101,12 @@ def _list_statements(is_admin: bool, include_archived: bool, search: str = ""):
         visible = query.where(visible_to(bindparam("user_id"), is_admin))
         return search_filter(visible, search, include_archived)
 
+    # A member's own row is already joined for the role: the list needs no second test of it.
+    visible_page = select(*LIST_COLUMNS, _your_role(is_admin)).select_from(_LIST_FROM)
+    if not is_admin:
+        visible_page = visible_page.where(_members.c.role.is_not(None))
     page = (
-        narrow(select(*LIST_COLUMNS).select_from(_LIST_FROM))
+        search_filter(visible_page, search, include_archived)
         .order_by(*LIST_ORDER)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
@@ -121,7 +144,17 @@ def page(query: Select, offset: int, limit: int) -> tuple[list[ProjectRow], int]
     return [ProjectRow(row[0], row[1], row[2], row[3]) for row in rows], total
 
 
-def one(query: Select) -> ProjectRow | None:
-    """A single project (already narrowed by ``query``) with its workflow state."""
+def one(query: Select, user: User | None = None) -> ProjectRow | None:
+    """A single project (already narrowed by ``query``) with its workflow state; with ``user``,
+    the project's ``your_role`` is read in the same statement."""
+    from combine_app.projects.service import member_role_column
+
+    if user is not None:
+        query = query.add_columns(member_role_column(user.id).label("member_role"))
     row = db.session.execute(_with_workflow(query)).first()
-    return ProjectRow(row[0], row[1], row[2], row[3]) if row else None
+    if row is None:
+        return None
+    project = row.Project
+    if user is not None:
+        project.your_role = roles.effective_role(row.member_role, user.is_admin)
+    return ProjectRow(project, row.status, row.base_workflow_ref, row.revision)

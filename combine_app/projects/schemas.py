@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from combine_app.projects.models import ROLES
 from combine_app.schemas import PageArgs, PageSchema, ResponseSchema, StrictSchema, Trimmed
 from combine_app.workflows.models import STATUSES as WORKFLOW_STATUSES
 from combine_app.workflows.schemas import WorkflowInstanceSchema
@@ -20,16 +21,60 @@ class ProjectCreateSchema(StrictSchema):
     description = Trimmed(load_default="", validate=DESCRIPTION_LENGTH)
 
 
+class PolicyPatchSchema(StrictSchema):
+    """The policy keys to change; the keys not sent stay as they are."""
+
+    four_eyes = fields.Boolean(
+        metadata={"description": "Nobody decides a request they made or a difference they made."}
+    )
+    review_days = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=3650),
+        metadata={"description": "Acceptances need a review date at most this many days ahead."},
+    )
+
+
 class ProjectPatchSchema(StrictSchema):
-    """Body of ``PATCH /projects/{id}``: name and/or description."""
+    """Body of ``PATCH /projects/{id}``: name, description and/or policy."""
 
     name = Trimmed(validate=NAME_LENGTH)
     description = Trimmed(validate=DESCRIPTION_LENGTH)
+    policy = fields.Nested(PolicyPatchSchema)
 
     @validates_schema
     def _needs_something(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send name and/or description.", "_schema")
+            raise ValidationError("Send name, description and/or policy.", "_schema")
+
+
+class PolicySchema(ResponseSchema):
+    """A project's governance policy."""
+
+    four_eyes = fields.Boolean()
+    review_days = fields.Integer(allow_none=True)
+
+
+class MemberSchema(ResponseSchema):
+    """A member of a project and their role."""
+
+    username = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    added_by = fields.String()
+    added_at = fields.DateTime()
+
+
+class MemberListSchema(ResponseSchema):
+    """A project's members, owners first."""
+
+    members = fields.List(fields.Nested(MemberSchema))
+    total = fields.Integer()
+
+
+class MemberRoleSchema(StrictSchema):
+    """Body of ``PUT /projects/{id}/members/{username}``."""
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
 class ProjectListArgs(PageArgs):
@@ -53,6 +98,11 @@ class ProjectSchema(ResponseSchema):
     )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    your_role = fields.String(
+        validate=validate.OneOf(ROLES),
+        metadata={"description": "The caller's role (owner for an administrator)."},
+    )
+    policy = fields.Nested(PolicySchema)
 
 
 def _workflow_status() -> fields.String:
@@ -70,6 +120,15 @@ class ProjectListItemSchema(ProjectSchema):
     owner = fields.String(metadata={"description": "The owner's username."})
     has_workflow = fields.Boolean()
     workflow_status = _workflow_status()
+
+    def get_attribute(self, obj, attr, default):
+        """The policy from the row's two policy columns (no policy row: the defaults)."""
+        if attr == "policy":
+            return {
+                "four_eyes": bool(obj.policy_four_eyes),
+                "review_days": obj.policy_review_days,
+            }
+        return super().get_attribute(obj, attr, default)
 
 
 class ProjectListSchema(PageSchema):

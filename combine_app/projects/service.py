@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from combine_app.auth.models import User
 from combine_app.database import utcnow
 from combine_app.errors import Conflict, NotFound
 from combine_app.extensions import db
-from combine_app.projects.models import Project, ProjectAudit
+from combine_app.projects import roles
+from combine_app.projects.models import Project, ProjectAudit, ProjectMember, ProjectPolicy
 
 # A single-word name keeps its first three characters, digits included ("R2D2" -> "R2D").
 KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,3}-\d{3,}$")
@@ -55,7 +56,8 @@ def record(project: Project, action: str, actor: User | str, detail: dict | None
 
 
 def visible_projects(user: User) -> Select:
-    """A SELECT of the projects ``user`` may see: their own, or all for an admin."""
+    """A SELECT of the projects ``user`` may see: those they are a member of, or all for an
+    admin."""
     return select(Project).where(visible_to(user.id, user.is_admin))
 
 
@@ -88,11 +90,23 @@ def parse_ref(ref: str) -> tuple[str, uuid.UUID | str] | None:
 
 
 def visible_to(user_id, is_admin):
-    """The visibility rule as a SQL condition on Project: the owner's, or any for an admin.
+    """The visibility rule as a SQL condition on Project: a member's, or any for an admin.
 
     ``user_id`` and ``is_admin`` may be columns (a statement that reads the caller too).
     """
-    return or_(is_admin, Project.owner_id == user_id)
+    return or_(
+        is_admin,
+        exists().where(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id),
+    )
+
+
+def member_role_column(user_id):
+    """The caller's membership role as a column of a project statement (NULL: not a member)."""
+    return (
+        select(ProjectMember.role)
+        .where(ProjectMember.project_id == Project.id, ProjectMember.user_id == user_id)
+        .scalar_subquery()
+    )
 
 
 def project_query(user: User, ref: str) -> Select:
@@ -104,14 +118,33 @@ def project_query(user: User, ref: str) -> Select:
     return visible_projects(user).where(getattr(Project, column) == value)
 
 
-def get_project(user: User, ref: str, *, for_update: bool = False) -> Project:
-    """The project with this UUID or human key, if ``user`` may see it; otherwise 404."""
-    query = project_query(user, ref)
+def get_project(
+    user: User, ref: str, action: str = roles.READ, *, for_update: bool = False
+) -> Project:
+    """The project with this UUID or human key, if ``user`` may see it (else 404) and do
+    ``action`` in it (else 403 naming the role needed); its ``your_role`` is set."""
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise NotFound(f"No project {ref!r}.")
+    column, value = parsed
+    query = (
+        select(Project, ProjectMember.role)
+        .outerjoin(
+            ProjectMember,
+            and_(ProjectMember.project_id == Project.id, ProjectMember.user_id == user.id),
+        )
+        .where(getattr(Project, column) == value)
+    )
+    if not user.is_admin:
+        query = query.where(ProjectMember.role.is_not(None))
     if for_update:
         query = query.with_for_update(of=Project)
-    project = db.session.scalar(query)
-    if project is None:
+    row = db.session.execute(query).first()
+    if row is None:
         raise NotFound(f"No project {ref!r}.")
+    project = row[0]
+    project.your_role = roles.effective_role(row[1], user.is_admin)
+    roles.require(project, user, action)
     return project
 
 
@@ -145,6 +178,12 @@ def create_project(
                 raise
             continue
         savepoint.commit()
+        db.session.add(
+            ProjectMember(
+                project_id=project.id, user=owner, role=roles.OWNER, added_by=owner.username
+            )
+        )
+        project.your_role = roles.OWNER
         record(project, "created", owner, {"name": name})
         db.session.flush()
         return project
@@ -152,7 +191,13 @@ def create_project(
 
 
 def update_project(project: Project, actor: User, changes: dict) -> Project:
-    """Apply name/description edits and record what changed, old and new."""
+    """Apply name/description edits (an editor's or owner's) and policy changes (an owner's),
+    and record what changed, old and new."""
+    if "name" in changes or "description" in changes:
+        roles.require(project, actor, roles.EDIT_PROJECT)
+    if "policy" in changes:
+        roles.require(project, actor, roles.CHANGE_POLICY)
+        change_policy(project, actor, changes["policy"])
     changed = {}
     for field in ("name", "description"):
         if field in changes and changes[field] != getattr(project, field):
@@ -162,6 +207,21 @@ def update_project(project: Project, actor: User, changes: dict) -> Project:
         record(project, "updated", actor, changed)
         db.session.flush()
     return project
+
+
+def change_policy(project: Project, actor: User, sent: dict) -> None:
+    """Change the keys of the policy that were sent (the others stay); record old and new."""
+    old = project.policy
+    if project.policy_row is None:
+        project.policy_row = ProjectPolicy(four_eyes=old.four_eyes, review_days=old.review_days)
+    changed = {}
+    for field in ("four_eyes", "review_days"):
+        if field in sent and sent[field] != getattr(old, field):
+            changed[field] = {"old": getattr(old, field), "new": sent[field]}
+            setattr(project.policy_row, field, sent[field])
+    if changed:
+        record(project, "policy_changed", actor, changed)
+        db.session.flush()
 
 
 def archive_project(project: Project, actor: User) -> Project:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from combine_app.catalog.commands import get_loader
 from combine_app.database import transaction, unit_of_work
 from combine_app.errors import AppError, Conflict
-from combine_app.projects import intake, overview, service
+from combine_app.projects import intake, overview, roles, service
 from combine_app.projects.models import Project
 from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
@@ -91,11 +91,15 @@ def _intake_from_form(form: dict) -> tuple[Project | None, dict]:
     return result.project, {}
 
 
-def _project_or_404(project_id: str) -> Project:
+def _project_or_404(project_id: str, action: str = roles.READ) -> Project:
+    """The signed-in user's project; 404 for anyone else's, 403 when the role does not allow
+    ``action``."""
     try:
-        return service.get_project(current_user, project_id)
+        project = service.get_project(current_user, project_id)
     except AppError:
         abort(404)
+    roles.require(project, current_user, action)
+    return project
 
 
 @web.route("/projects/<project_id>", methods=["GET", "POST"])
@@ -125,7 +129,7 @@ def project(project_id: str):
 @unit_of_work
 def archive(project_id: str):
     """Archive or unarchive from the project page, as the submitted form asks."""
-    project = _project_or_404(project_id)
+    project = _project_or_404(project_id, roles.ARCHIVE_PROJECT)
     # The form names its action, so a second submit from a stale page cannot undo the first.
     wanted = request.form.get("action") or ("unarchive" if project.is_archived else "archive")
     try:
@@ -145,7 +149,7 @@ def archive(project_id: str):
 @unit_of_work
 def delete(project_id: str):
     """Delete the project after the page asked for confirmation."""
-    project = _project_or_404(project_id)
+    project = _project_or_404(project_id, roles.DELETE_PROJECT)
     if request.form.get("confirm") != project.project_id:
         flash(f"Type {project.project_id} to confirm deletion.", "error")
         return redirect(url_for("web.project", project_id=project.project_id))

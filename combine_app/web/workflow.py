@@ -24,6 +24,7 @@ from combine_app.errors import (
 )
 from combine_app.extensions import db
 from combine_app.portable_json import MAX_JSON_DEPTH, read_json, text_problems
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
@@ -46,6 +47,7 @@ from combine_app.web.workflow_words import (
     field_change_short,
 )
 from combine_app.workflows import diff as structural
+from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
@@ -77,17 +79,21 @@ def _service() -> WorkflowInstanceService:
     return WorkflowInstanceService(db.session, get_loader())
 
 
-def _project(project_id: str) -> Project:
-    """The signed-in user's project (an admin's: any); 404 for anyone else's."""
-    return projects.get_project(current_user, project_id)
+def _project(project_id: str, action: str = roles.READ) -> Project:
+    """The signed-in user's project (an admin's: any); 404 for anyone else's, 403 (naming the
+    role needed) when their role does not allow ``action``."""
+    return projects.get_project(current_user, project_id, action)
 
 
 def _panel_url(project: Project, **args: Any) -> str:
     return url_for("web.project", project_id=project.project_id, _anchor="workflow", **args)
 
 
-def _read_only_reason(project: Project, instance: WorkflowInstance | None) -> str | None:
-    """Why the workflow cannot be changed now, or None when it can."""
+def _read_only_reason(
+    project: Project, instance: WorkflowInstance | None, action: str = roles.SAVE_WORKFLOW
+) -> str | None:
+    """Why the workflow cannot be changed now (its state, or the signed-in user's role for
+    ``action``), or None when it can."""
     if project.is_archived:
         return (
             f"Project {project.project_id} is archived: its workflow can be read but not "
@@ -95,7 +101,7 @@ def _read_only_reason(project: Project, instance: WorkflowInstance | None) -> st
         )
     if instance is not None and instance.status != "active":
         return f"This workflow is {instance.status}: it can be read but no longer changed."
-    return None
+    return roles.refusal(roles.role_of(project, current_user), action)
 
 
 def workflow_panel(project: Project) -> dict[str, Any]:
@@ -186,7 +192,7 @@ def _choices() -> list[tuple[str, list]]:
 @login_required
 def workflow_assign(project_id: str):
     """Create the project's instance from the POW and version picked on the project page."""
-    project = _project(project_id)
+    project = _project(project_id, roles.ASSIGN_WORKFLOW)
     workflow_id = request.form.get("workflow_id", "")
     submitted = {"workflow_id": workflow_id, "version": request.form.get(f"version:{workflow_id}")}
     if not workflow_id:
@@ -232,12 +238,14 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
     """What the drift summary shows: the drift with its items, step names, whether it may change."""
     service = _service()
     instance = service.get_instance(project)
+    drift = service.drift_of(instance)
     return {
         "project": project,
         "workflow": instance,
-        "drift": service.drift_of(instance),
+        "drift": drift,
+        "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in _step_names(instance.effective_workflow)},
-        "drift_read_only": _read_only_reason(project, instance),
+        "drift_read_only": _read_only_reason(project, instance, roles.READ),
         "origin_titles": ORIGIN_TITLES,
         "kind_titles": KIND_TITLES,
         "origin_words": ORIGIN_WORDS,
@@ -257,7 +265,7 @@ def _step_names(definition: dict) -> list[tuple[str, str]]:
 @login_required
 def workflow_complete(project_id: str):
     """Mark the active instance completed, once the form's confirmation box is ticked."""
-    project = _project(project_id)
+    project = _project(project_id, roles.COMPLETE_WORKFLOW)
     if request.form.get("confirm") != "yes":
         flash("Tick “Yes, mark it completed” to confirm.", "error")
         return redirect(_panel_url(project))

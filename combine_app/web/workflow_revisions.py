@@ -15,6 +15,7 @@ from marshmallow import ValidationError as MarshmallowError
 from combine_app.catalog.validation import count_steps
 from combine_app.database import transaction
 from combine_app.errors import AppError, ConcurrentChange, PreconditionFailed, ValidationFailed
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
@@ -37,8 +38,8 @@ from combine_app.workflows.service import WorkflowInstanceService
 PICKER_REVISIONS = 50
 
 
-def _project(project_id: str) -> Project:
-    return projects.get_project(current_user, project_id)
+def _project(project_id: str, action: str = roles.READ) -> Project:
+    return projects.get_project(current_user, project_id, action)
 
 
 @web.get("/projects/<project_id>/workflow/revisions/<int:number>")
@@ -72,7 +73,7 @@ def _render_revision(
         step_count=count_steps(revision.definition),
         preview=preview,
         names=dict(step_names(revision.definition) + step_names(instance.effective_workflow)),
-        read_only=_read_only_reason(project, instance),
+        read_only=_read_only_reason(project, instance, roles.RESTORE_WORKFLOW),
         stale=stale,
         errors=errors or {},
         reason=request.form.get("reason", ""),
@@ -83,7 +84,7 @@ def _render_revision(
 @login_required
 def workflow_restore(project_id: str):
     """Restore a revision as one new change, at the revision the page was loaded at."""
-    project = _project(project_id)
+    project = _project(project_id, roles.RESTORE_WORKFLOW)
     service = _service()
     instance = service.get_instance(project)
     number = _posted_int("revision")
@@ -179,7 +180,7 @@ def _picker_revisions(instance: WorkflowInstance) -> list[int]:
 @login_required
 def workflow_archive(project_id: str):
     """Archive the workflow, once the form's confirmation box is ticked, with a reason."""
-    project = _project(project_id)
+    project = _project(project_id, roles.ARCHIVE_WORKFLOW)
     if request.form.get("confirm") != "yes":
         flash("Tick “Yes, archive it” to confirm.", "error")
         return redirect(_panel_url(project))

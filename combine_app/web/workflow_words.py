@@ -125,14 +125,42 @@ def _parent_name(parent: Any) -> str:
     return str(parent) if parent else "the top level"
 
 
+def _deviation_requested(detail: Detail) -> list[str]:
+    phrase = f"asked to accept the difference {compact(detail.get('key'), 120)}"
+    return [phrase + _why(detail) + _review_by(detail)]
+
+
 def _deviation_accepted(detail: Detail) -> list[str]:
     phrase = f"accepted the difference {compact(detail.get('key'), 120)}"
-    reason = detail.get("reason")
-    return [phrase + (f": “{compact(reason, 200)}”" if reason else "")]
+    asked = detail.get("requested_by")
+    if asked and "note" in detail:  # approved a request (an immediate acceptance has no note)
+        phrase += f", requested by {compact(asked, 80)}"
+    note = detail.get("note")
+    tail = f" Note: “{compact(note, 200)}”" if note else ""
+    return [phrase + _why(detail) + _review_by(detail) + tail]
+
+
+def _deviation_rejected(detail: Detail) -> list[str]:
+    key = compact(detail.get("key"), 120)
+    asked = detail.get("requested_by")
+    return [
+        f"rejected the request to accept {key}" + (f" by {compact(asked, 80)}" if asked else "")
+    ]
 
 
 def _deviation_withdrawn(detail: Detail) -> list[str]:
-    return [f"withdrew the acceptance of {compact(detail.get('key'), 120)}"]
+    what = "request to accept" if detail.get("status") == "requested" else "acceptance of"
+    return [f"withdrew the {what} {compact(detail.get('key'), 120)}"]
+
+
+def _why(detail: Detail) -> str:
+    reason = detail.get("reason")
+    return f": “{compact(reason, 200)}”" if reason else ""
+
+
+def _review_by(detail: Detail) -> str:
+    review_by = detail.get("review_by")
+    return f" (review by {compact(review_by, 20)})" if review_by else ""
 
 
 # The drift summary's groups: who made a difference, then what kind of difference it is.
@@ -164,6 +192,8 @@ _DESCRIBERS: dict[str, Callable[[Detail], list[str]]] = {
     "step_modified": _modified,
     "metadata_changed": _metadata,
     "status_changed": _status,
+    "deviation_requested": _deviation_requested,
     "deviation_accepted": _deviation_accepted,
+    "deviation_rejected": _deviation_rejected,
     "deviation_withdrawn": _deviation_withdrawn,
 }

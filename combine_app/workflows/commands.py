@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import click
@@ -18,10 +19,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from combine_app import clock
 from combine_app.catalog.commands import get_loader
 from combine_app.extensions import db
 from combine_app.projects.models import Project
-from combine_app.workflows.drift_items import drift_state
+from combine_app.workflows.drift_items import ACCEPTED, EXPIRED, drift_state
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -70,12 +72,33 @@ workflow_cli = AppGroup("workflow", help="Workflow instances: the drift gate.")
 @click.option(
     "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def drift_command(project_keys: tuple[str, ...], all_projects: bool, fail_on: str, output: str):
-    """Report the drift of each project; exit 0 if none matched --fail-on, 2 if any did."""
+@click.option(
+    "--expiring-within",
+    "expiring_within",
+    type=click.IntRange(min=0, max=36_500),
+    default=None,
+    metavar="DAYS",
+    help="Also list acceptances whose review-by date falls within DAYS (exit code unchanged).",
+)
+def drift_command(
+    project_keys: tuple[str, ...],
+    all_projects: bool,
+    fail_on: str,
+    output: str,
+    expiring_within: int | None,
+):
+    """Report the drift of each project; exit 0 if none matched --fail-on, 2 if any did.
+
+    Expired acceptances are named (their items count as unexplained again); with
+    ``--expiring-within DAYS`` the acceptances due for review within DAYS are listed too.
+    """
     if bool(project_keys) == all_projects:
         raise GateUsageError("Name one or more PROJECT_KEYs, or pass --all (not both).")
+    horizon = (
+        clock.today() + timedelta(days=expiring_within) if expiring_within is not None else None
+    )
     try:
-        reports = list(_reports(project_keys, all_projects, fail_on))
+        reports = list(_reports(project_keys, all_projects, fail_on, horizon))
     except LookupError as error:
         click.echo(f"Error: {error.args[0]}", err=True)
         sys.exit(ERROR)
@@ -90,13 +113,19 @@ def drift_command(project_keys: tuple[str, ...], all_projects: bool, fail_on: st
     else:
         for report in reports:
             click.echo(_line(report))
+            for key in report.get("expired", ()):
+                click.echo(f"     expired: {key}")
+            for entry in report.get("expiring", ()):
+                click.echo(f"     expiring: {entry['key']} (review by {entry['review_by']})")
         click.echo(
             f"{len(matched)} of {len(reports)} project(s) matched --fail-on {fail_on}.", err=True
         )
     sys.exit(MATCHED if matched else NOTHING_MATCHED)
 
 
-def _reports(keys: tuple[str, ...], all_projects: bool, fail_on: str) -> Iterator[dict]:
+def _reports(
+    keys: tuple[str, ...], all_projects: bool, fail_on: str, horizon: date | None
+) -> Iterator[dict]:
     """One report per project, in the order named (or by key with --all)."""
     service = WorkflowInstanceService(db.session, get_loader())
     for projects in _project_batches(keys, all_projects):
@@ -111,7 +140,8 @@ def _reports(keys: tuple[str, ...], all_projects: bool, fail_on: str) -> Iterato
         drifts = service.drifts_of(list(instances.values()))
         for project in projects:
             instance = instances.get(project.id)
-            yield _report(project, drifts[instance.id] if instance is not None else None, fail_on)
+            drift = drifts[instance.id] if instance is not None else None
+            yield _report(project, drift, fail_on, horizon)
         db.session.expunge_all()  # what the batch read is reported: keep memory bounded
 
 
@@ -144,12 +174,16 @@ def _project_batches(keys: tuple[str, ...], all_projects: bool) -> Iterator[list
         yield batch
 
 
-def _report(project: Project, drift: dict | None, fail_on: str) -> dict[str, Any]:
+def _report(
+    project: Project, drift: dict | None, fail_on: str, horizon: date | None
+) -> dict[str, Any]:
     if drift is None:
         return {
             "project_id": project.project_id,
             "name": project.name,
             "state": "no_workflow",
+            "expired": [],
+            "expiring": [],
             "matched": False,
         }
     return {
@@ -166,8 +200,27 @@ def _report(project: Project, drift: dict | None, fail_on: str) -> dict[str, Any
         "source_changed": drift["source_changed"],
         "latest_version": drift["latest_version"],
         "update_available": _update_available(drift),
+        "expired": [item["key"] for item in drift["items"] if _acceptance_status(item) == EXPIRED],
+        "expiring": _expiring(drift, horizon),
         "matched": bool(FAIL_ON[fail_on](drift)),
     }
+
+
+def _acceptance_status(item: dict) -> str | None:
+    return item["acceptance"]["status"] if item["acceptance"] is not None else None
+
+
+def _expiring(drift: dict, horizon: date | None) -> list[dict[str, str]]:
+    """The acceptances that explain an item now and are due for review by ``horizon``."""
+    if horizon is None:
+        return []
+    return [
+        {"key": item["key"], "review_by": item["acceptance"]["review_by"]}
+        for item in drift["items"]
+        if _acceptance_status(item) == ACCEPTED
+        and item["acceptance"]["review_by"] is not None
+        and item["acceptance"]["review_by"] <= horizon.isoformat()
+    ]
 
 
 def _update_available(drift: dict) -> bool:

@@ -12,6 +12,7 @@ soon as either side changes again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from combine_app.workflows import diff as structural
@@ -30,10 +31,14 @@ BOTH = "both"
 UNKNOWN = "unknown"  # no base snapshot: the two cannot be told apart
 ORIGINS = (INSTANCE, SOURCE, BOTH, UNKNOWN)
 
-# What an acceptance is to the current items.
+# What an acceptance (or a request for one) is to the current items.
+REQUESTED = "requested"  # asked for, not decided yet: the item stays unexplained
 ACCEPTED = "accepted"  # it explains the item: both sides are as they were when it was accepted
-CHANGED_SINCE = "changed_since"  # accepted earlier, but a side changed since: unexplained again
-NOT_A_DIFFERENCE = "not_a_difference"  # the difference it explained is gone
+EXPIRED = "expired"  # accepted, but its review_by date has passed: unexplained again
+CHANGED_SINCE = "changed_since"  # asked for or accepted earlier, but a side changed since
+NOT_A_DIFFERENCE = "not_a_difference"  # the difference it concerned is gone
+ACCEPTANCE_STATUSES = (REQUESTED, ACCEPTED, EXPIRED, CHANGED_SINCE, NOT_A_DIFFERENCE)
+REJECTED = "rejected"  # only in the answer to a rejection: the request itself is gone
 
 # What a drift response amounts to, as the badge and the drift gate say it.
 IN_SYNC = "in_sync"
@@ -112,11 +117,14 @@ def drift_items(
     return items
 
 
-def explain(items: Iterable[Item], accepted: Mapping[str, Mapping[str, Any]]) -> list[Item]:
+def explain(
+    items: Iterable[Item], accepted: Mapping[str, Mapping[str, Any]], *, today: date
+) -> list[Item]:
     """Attach to each item its acceptance (by key) and whether that acceptance explains it.
 
-    An acceptance explains an item only while its fingerprint matches; otherwise the item is
-    unexplained and carries the old acceptance with status ``changed_since``.
+    Only a decided acceptance whose fingerprint matches and whose ``review_by`` date ``today``
+    has not passed explains an item; otherwise the item is unexplained and carries the row with
+    its status (``requested``, ``expired`` or ``changed_since``).
     """
     explained = []
     for item in items:
@@ -124,7 +132,7 @@ def explain(items: Iterable[Item], accepted: Mapping[str, Mapping[str, Any]]) ->
         if acceptance is None:
             explained.append({**item, "explained": False, "acceptance": None})
             continue
-        status = ACCEPTED if acceptance["fingerprint"] == item["fingerprint"] else CHANGED_SINCE
+        status = acceptance_status(acceptance, {item["key"]: item}, today=today)
         explained.append(
             {
                 **item,
@@ -136,13 +144,23 @@ def explain(items: Iterable[Item], accepted: Mapping[str, Mapping[str, Any]]) ->
 
 
 def acceptance_status(
-    acceptance: Mapping[str, Any], items_by_key: Mapping[str, Mapping[str, Any]]
+    acceptance: Mapping[str, Any], items_by_key: Mapping[str, Mapping[str, Any]], *, today: date
 ) -> str:
-    """What an acceptance is to the current items: accepted, changed_since or not_a_difference."""
+    """What an acceptance or request is to the current items on the UTC date ``today``.
+
+    ``not_a_difference`` when its item is gone, ``changed_since`` when a side changed since it
+    was asked for, else ``requested`` while undecided, ``expired`` once ``today`` is past its
+    ``review_by`` (ISO date text), and ``accepted`` otherwise.
+    """
     item = items_by_key.get(acceptance["key"])
     if item is None:
         return NOT_A_DIFFERENCE
-    return ACCEPTED if item["fingerprint"] == acceptance["fingerprint"] else CHANGED_SINCE
+    if item["fingerprint"] != acceptance["fingerprint"]:
+        return CHANGED_SINCE
+    if acceptance["status"] == REQUESTED:
+        return REQUESTED
+    review_by = acceptance.get("review_by")
+    return EXPIRED if review_by is not None and today.isoformat() > review_by else ACCEPTED
 
 
 def explained_drift(
@@ -152,9 +170,11 @@ def explained_drift(
     latest_version: str | None,
     base: Mapping[str, Any] | None,
     accepted: Mapping[str, Mapping[str, Any]],
+    *,
+    today: date,
 ) -> dict[str, Any]:
     """The DriftResponse of diff.drift, plus ``items``, ``unexplained_count`` and
-    ``is_drifted_unexplained``.
+    ``is_drifted_unexplained``; ``today`` (a UTC date) tells which acceptances expired.
 
     Without a loadable source no item can be named, so none can be accepted either: ``items`` is
     empty and ``is_drifted_unexplained`` equals ``is_drifted`` (known from the snapshot's hash).
@@ -167,7 +187,7 @@ def explained_drift(
         return response
     diff = structural.diff_definitions(source, effective)
     response = structural.drift(effective, source, base_ref, latest_version, diff=diff)
-    items = explain(drift_items(source, effective, base, diff), accepted)
+    items = explain(drift_items(source, effective, base, diff), accepted, today=today)
     unexplained = sum(1 for item in items if not item["explained"])
     response.update(
         items=items, unexplained_count=unexplained, is_drifted_unexplained=unexplained > 0

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid, func
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from combine_app.database import JSONDocument, Timestamp, utcnow
 from combine_app.extensions import db
 from combine_app.projects.models import Project
+from combine_app.workflows.drift_items import ACCEPTED, REQUESTED
 
 STATUSES = ("active", "completed", "archived")
 # Every kind of history entry: one per kind of change and per save (README "History").
@@ -22,7 +23,9 @@ CHANGE_TYPES = (
     "step_modified",
     "metadata_changed",
     "status_changed",
+    "deviation_requested",
     "deviation_accepted",
+    "deviation_rejected",
     "deviation_withdrawn",
 )
 REASON_LIMIT = 1000
@@ -122,11 +125,12 @@ class WorkflowInstanceCheckpoint(db.Model):
 
 
 class AcceptedDeviation(db.Model):
-    """A difference from the source that someone accepted on purpose, with why.
+    """A difference from the source that someone asked to accept, or accepted, with why.
 
-    One row per instance and drift item key; withdrawing deletes the row (the history keeps both
-    events). The fingerprint is that of the item when it was accepted: when it no longer
-    matches, the item is unexplained again.
+    One row per instance and drift item key. A ``requested`` row waits for a decision and
+    explains nothing yet; an ``accepted`` one explains its item while its fingerprint matches
+    and its ``review_by`` date has not passed. Rejecting or withdrawing deletes the row (the
+    history keeps every event). The fingerprint is that of the item when it was requested.
     """
 
     __tablename__ = "workflow_accepted_deviations"
@@ -136,11 +140,18 @@ class AcceptedDeviation(db.Model):
     )
     key: Mapped[str] = mapped_column(String(MAX_DEVIATION_KEY_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default=REQUESTED, server_default=ACCEPTED)
     reason: Mapped[str] = mapped_column(String(REASON_LIMIT))
     fingerprint: Mapped[str] = mapped_column(String(100))
-    accepted_by: Mapped[str | None] = mapped_column(String(100))
-    accepted_at: Mapped[datetime] = mapped_column(
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(
         Timestamp, default=utcnow, server_default=func.now()
     )
-    # The instance revision the acceptance produced.
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # What the decider said when approving.
+    note: Mapped[str | None] = mapped_column(String(REASON_LIMIT))
+    # The last UTC date the acceptance explains its item; none: until withdrawn.
+    review_by: Mapped[date | None] = mapped_column(Date)
+    # The instance revision the last request or decision produced.
     revision: Mapped[int] = mapped_column(Integer)

@@ -311,33 +311,53 @@ class DriftResponseSchema(ChangesFields):
 
 
 class AcceptDeviationSchema(StrictSchema):
-    """Body of ``POST /projects/{id}/workflow/deviations``: the drift item's key and why."""
+    """Body of ``POST /projects/{id}/workflow/deviations``: the drift item's key, why, and the
+    last UTC date the acceptance should explain it (optional unless the policy sets
+    ``review_days``)."""
 
     key = fields.String(
         required=True, validate=validate.Length(min=1, max=MAX_DEVIATION_KEY_LENGTH)
     )
     reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
+    review_by = fields.Date(load_default=None, allow_none=True)
+
+
+class ApproveDeviationSchema(StrictSchema):
+    """Body of ``POST …/workflow/deviations/{key}/approve``: ``{note?}``, or no body at all."""
+
+    BODY_OPTIONAL = True
+
+    note = Reason(metadata={"description": "What the approver adds (plain text, optional)."})
+
+
+class RejectDeviationSchema(StrictSchema):
+    """Body of ``POST …/workflow/deviations/{key}/reject``: why the request is refused."""
+
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
 
 
 class AcceptedDeviationSchema(ResponseSchema):
-    """An accepted deviation, with what it is to the current drift (``status``)."""
+    """A request for, or an acceptance of, a deviation, with what it is to the drift now
+    (``status``; ``rejected`` only in the answer to a rejection)."""
 
     key = fields.String()
     kind = fields.String(validate=validate.OneOf(drift_items.KINDS))
-    reason = fields.String()
-    fingerprint = fields.String()
-    accepted_by = fields.String(allow_none=True)
-    accepted_at = fields.String(metadata={"format": "date-time"})
-    revision = fields.Integer(validate=validate.Range(min=1))
     status = fields.String(
-        validate=validate.OneOf(
-            (drift_items.ACCEPTED, drift_items.CHANGED_SINCE, drift_items.NOT_A_DIFFERENCE)
-        )
+        validate=validate.OneOf((*drift_items.ACCEPTANCE_STATUSES, drift_items.REJECTED))
     )
+    reason = fields.String()
+    review_by = fields.String(allow_none=True, metadata={"format": "date"})
+    requested_by = fields.String(allow_none=True)
+    requested_at = fields.String(metadata={"format": "date-time"})
+    accepted_by = fields.String(allow_none=True)
+    accepted_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    note = fields.String(allow_none=True)
+    fingerprint = fields.String()
+    revision = fields.Integer(validate=validate.Range(min=1))
 
 
 class AcceptedDeviationListSchema(ResponseSchema):
-    """Every accepted deviation of an instance, oldest first."""
+    """Every deviation request and acceptance of an instance, oldest request first."""
 
     deviations = fields.List(fields.Nested(AcceptedDeviationSchema))
     total = fields.Integer(validate=validate.Range(min=0))

@@ -6,12 +6,15 @@ its history entries land together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from combine_app import clock
 from combine_app.catalog.errors import CatalogError, InvalidDefinition, UnknownVersion
 from combine_app.catalog.loader import PackageLoader
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
@@ -74,9 +77,13 @@ class HistoryPage:
 class WorkflowInstanceService:
     """Business rules for a project's workflow instance."""
 
-    def __init__(self, session: Session, loader: PackageLoader):
+    def __init__(
+        self, session: Session, loader: PackageLoader, today: Callable[[], date] = clock.today
+    ):
         self.session = session
         self.loader = loader
+        # The UTC date acceptances' review_by dates are read against (tests move it).
+        self.today = today
         self.instances = WorkflowInstanceRepository(session)
 
     def create_instance(
@@ -265,6 +272,7 @@ class WorkflowInstanceService:
         ids = [instance.id for instance in instances]
         accepted = AcceptedDeviationRepository(self.session).for_instances(ids)
         bases = base_definitions(self.session, instances)
+        today = self.today()
         drifts = {}
         for instance in instances:
             ref = instance.base_workflow_ref
@@ -278,7 +286,13 @@ class WorkflowInstanceService:
                 latest = None
             base = bases[instance.id] or unchanged_source(ref, source)
             drifts[instance.id] = explained_drift(
-                instance.effective_workflow, source, ref, latest, base, accepted[instance.id]
+                instance.effective_workflow,
+                source,
+                ref,
+                latest,
+                base,
+                accepted[instance.id],
+                today=today,
             )
         return drifts
 

@@ -28,6 +28,8 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 USERNAME = "alice"
+# Colleagues a journey may add to alice's projects (same password).
+COLLEAGUES = ("bob", "carol")
 
 
 def chromium_executable() -> str | None:
@@ -55,12 +57,14 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[str]:
-    """The app on a temporary SQLite file, migrated, with one user, served on 127.0.0.1."""
+    """The app on a temporary SQLite file, migrated, with alice and her colleagues as users,
+    served on 127.0.0.1."""
     database = tmp_path_factory.mktemp("browser") / "combine.sqlite3"
     app = make_app(f"sqlite:///{database}")
     with app.app_context():
         flask_migrate.upgrade()
-        auth_service.create_user(USERNAME, PASSWORD)
+        for username in (USERNAME, *COLLEAGUES):
+            auth_service.create_user(username, PASSWORD)
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

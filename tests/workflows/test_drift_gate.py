@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import timedelta
 
 import flask_migrate
 import pytest
 
 from combine_app.auth import service as auth_service
 from combine_app.catalog.commands import get_loader
+from combine_app.clock import utc_today
 from combine_app.extensions import db
 from combine_app.projects import service as project_service
 from combine_app.workflows.deviation_service import DeviationService
@@ -26,10 +28,12 @@ PROMPT_KEY = "step_modified:product_discovery:task_prompt"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def gate(request, tmp_path_factory):
-    """A database with four projects and the environment the command runs in.
+    """A database with six projects and the environment the command runs in.
 
     ``sync`` is in sync, ``drifted`` has an unexplained edit, ``accepted`` the same edit
-    accepted, ``old`` is on release 1.0.0, which was then edited in place (and 1.1.0 is active).
+    accepted, ``old`` is on release 1.0.0, which was then edited in place (and 1.1.0 is active);
+    ``expired`` has the edit accepted ten days ago until nine days ago, ``expiring`` accepted
+    until five days from now.
     """
     folder = tmp_path_factory.mktemp("gate")
     if request.param == "sqlite":
@@ -74,6 +78,8 @@ def _seed() -> dict[str, str]:
         ("drifted", "1.1.0"),
         ("accepted", "1.1.0"),
         ("old", "1.0.0"),
+        ("expired", "1.1.0"),
+        ("expiring", "1.1.0"),
         ("bare", None),
     ):
         project = project_service.create_project(owner, f"Gate {name}", "")
@@ -81,14 +87,23 @@ def _seed() -> dict[str, str]:
         if version is None:
             continue
         instance = workflows.create_instance(project, SPD, version, owner.username)
-        if name in {"drifted", "accepted"}:
+        if name in {"drifted", "accepted", "expired", "expiring"}:
             changed = with_step_field(
                 instance.effective_workflow, "product_discovery", "task_prompt", "Ours."
             )
             workflows.update_instance(project, changed, owner.username)
         if name == "accepted":
-            DeviationService(db.session, get_loader()).accept(
-                project, PROMPT_KEY, "Our discovery differs on purpose.", owner.username
+            DeviationService(db.session, get_loader()).request(
+                project, owner, PROMPT_KEY, "Our discovery differs on purpose."
+            )
+        if name == "expired":  # accepted on a day ten days ago, as the clock then said
+            then = utc_today() - timedelta(days=10)
+            DeviationService(db.session, get_loader(), today=lambda then=then: then).request(
+                project, owner, PROMPT_KEY, "Until the audit.", then + timedelta(days=1)
+            )
+        if name == "expiring":
+            DeviationService(db.session, get_loader()).request(
+                project, owner, PROMPT_KEY, "For a while.", utc_today() + timedelta(days=5)
             )
     return keys
 
@@ -101,10 +116,12 @@ def test_all_projects_fail_the_default_gate_on_unexplained_drift_with_exit_2(gat
     env, keys = gate
     result = drift(env, "--all")
     assert result.returncode == 2, result.stderr
-    lines = result.stdout.splitlines()
-    assert len(lines) == 4  # every project with a workflow, by key; "bare" has none
+    lines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert len(lines) == 6  # every project with a workflow, by key; "bare" has none
     by_key = {line.split()[1]: line for line in lines}
-    assert set(by_key) == {keys["sync"], keys["drifted"], keys["accepted"], keys["old"]}
+    assert set(by_key) == {
+        keys[name] for name in ("sync", "drifted", "accepted", "old", "expired", "expiring")
+    }
     assert by_key[keys["drifted"]].startswith("FAIL ")
     assert "drifted (1 unexplained)" in by_key[keys["drifted"]]
     assert by_key[keys["accepted"]].startswith("ok ")
@@ -113,7 +130,8 @@ def test_all_projects_fail_the_default_gate_on_unexplained_drift_with_exit_2(gat
     old = by_key[keys["old"]]
     assert old.startswith("FAIL ") and "[source changed]" in old
     assert "[update available: 1.1.0]" in old
-    assert "2 of 4 project(s) matched --fail-on unexplained." in result.stderr
+    assert by_key[keys["expired"]].startswith("FAIL ")
+    assert "3 of 6 project(s) matched --fail-on unexplained." in result.stderr
 
 
 def test_accepted_and_in_sync_projects_pass_the_default_gate_with_exit_0(gate):
@@ -184,3 +202,44 @@ def test_database_down_exits_1(gate):
     result = drift(down, "--all")
     assert result.returncode == 1
     assert "database did not answer" in result.stderr
+
+
+def test_an_expired_acceptance_fails_the_gate_and_is_named_expired(gate):
+    env, keys = gate
+    result = drift(env, keys["expired"], keys["accepted"])
+    assert result.returncode == 2, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"FAIL {keys['expired']}  drifted (1 unexplained)")
+    assert lines[1].split() == ["expired:", PROMPT_KEY]
+    assert lines[2].startswith(f"ok   {keys['accepted']}") and len(lines) == 3
+    document = json.loads(drift(env, keys["expired"], "--format", "json").stdout)
+    [report] = document["projects"]
+    assert (report["expired"], report["expiring"], report["matched"]) == ([PROMPT_KEY], [], True)
+
+
+def test_expiring_within_lists_acceptances_due_for_review_without_changing_the_exit_code(gate):
+    env, keys = gate
+    due = (utc_today() + timedelta(days=5)).isoformat()
+    within = drift(env, keys["expiring"], keys["bare"], "--expiring-within", "7")
+    assert within.returncode == 0, within.stderr
+    assert within.stdout.splitlines()[1].split() == [
+        "expiring:",
+        PROMPT_KEY,
+        "(review",
+        "by",
+        f"{due})",
+    ]
+    document = json.loads(
+        drift(env, keys["expiring"], "--expiring-within", "5", "--format", "json").stdout
+    )
+    assert document["projects"][0]["expiring"] == [{"key": PROMPT_KEY, "review_by": due}]
+    later = drift(env, keys["expiring"], "--expiring-within", "4", "--format", "json")
+    assert later.returncode == 0
+    assert json.loads(later.stdout)["projects"][0]["expiring"] == []
+    assert (
+        json.loads(drift(env, keys["expiring"], "--format", "json").stdout)["projects"][0][
+            "expiring"
+        ]
+        == []
+    )
+    assert drift(env, keys["expiring"], "--expiring-within", "-1").returncode == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from tests.workflows.test_diff import base_ref_for, definition, step
 from tests.workflows.test_diff_real_revisions import EXPECTED, PAIRS, SPD, Expected, load
 
 WHEN = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+TODAY = WHEN.date()
 
 
 def base_workflow() -> dict[str, Any]:
@@ -61,6 +62,8 @@ def accept(item: dict[str, Any], reason: str = "Intended.") -> dict[str, Any]:
         "key": item["key"],
         "fingerprint": item["fingerprint"],
         "reason": reason,
+        "status": "accepted",
+        "review_by": None,
         "accepted_by": "alice",
         "accepted_at": WHEN,
     }
@@ -271,7 +274,7 @@ def test_an_accepted_item_is_explained_while_both_sides_stay_as_they_were():
     steps_of(instance)["release"]["role"] = "sre"
     items = drift_items(base, instance, base)
     accepted = {items[0]["key"]: accept(items[0])}
-    explained = by_key(explain(items, accepted))
+    explained = by_key(explain(items, accepted, today=TODAY))
     design = explained["step_modified:design:task_prompt"]
     assert design["explained"] is True
     assert design["acceptance"]["status"] == ACCEPTED
@@ -287,7 +290,7 @@ def test_changing_the_instance_side_again_makes_the_item_unexplained_with_the_ol
     [item] = drift_items(base, instance, base)
     accepted = {item["key"]: accept(item)}
     steps_of(instance)["design"]["task_prompt"] = "Ours, rewritten."
-    [again] = explain(drift_items(base, instance, base), accepted)
+    [again] = explain(drift_items(base, instance, base), accepted, today=TODAY)
     assert again["key"] == item["key"]
     assert again["explained"] is False
     assert again["acceptance"]["status"] == CHANGED_SINCE
@@ -302,7 +305,7 @@ def test_changing_the_source_side_makes_an_accepted_item_unexplained_too():
     accepted = {item["key"]: accept(item)}
     source = copy.deepcopy(base)
     steps_of(source)["design"]["task_prompt"] = "Governance rewrote it."
-    [again] = explain(drift_items(source, instance, base), accepted)
+    [again] = explain(drift_items(source, instance, base), accepted, today=TODAY)
     assert again["origin"] == "both"
     assert again["acceptance"]["status"] == CHANGED_SINCE and again["explained"] is False
 
@@ -313,11 +316,11 @@ def test_acceptance_status_names_acceptances_whose_difference_is_gone():
     steps_of(instance)["design"]["task_prompt"] = "Ours."
     [item] = drift_items(base, instance, base)
     acceptance = accept(item)
-    assert acceptance_status(acceptance, {item["key"]: item}) == ACCEPTED
-    assert acceptance_status({**acceptance, "fingerprint": "sha256:0"}, {item["key"]: item}) == (
-        CHANGED_SINCE
-    )
-    assert acceptance_status(acceptance, {}) == NOT_A_DIFFERENCE
+    assert acceptance_status(acceptance, {item["key"]: item}, today=TODAY) == ACCEPTED
+    assert acceptance_status(
+        {**acceptance, "fingerprint": "sha256:0"}, {item["key"]: item}, today=TODAY
+    ) == (CHANGED_SINCE)
+    assert acceptance_status(acceptance, {}, today=TODAY) == NOT_A_DIFFERENCE
 
 
 # --- the drift response -----------------------------------------------------------------------
@@ -331,7 +334,13 @@ def test_explained_drift_keeps_every_field_of_the_drift_response_and_adds_three(
     plain = drift(instance, base, base_ref_for(base), "1.0.0")
     [design, retro] = drift_items(base, instance, base)
     response = explained_drift(
-        instance, base, base_ref_for(base), "1.0.0", base, {design["key"]: accept(design)}
+        instance,
+        base,
+        base_ref_for(base),
+        "1.0.0",
+        base,
+        {design["key"]: accept(design)},
+        today=TODAY,
     )
     assert {key: response[key] for key in plain} == plain
     assert set(response) - set(plain) == {"items", "unexplained_count", "is_drifted_unexplained"}
@@ -339,14 +348,18 @@ def test_explained_drift_keeps_every_field_of_the_drift_response_and_adds_three(
     assert response["unexplained_count"] == 1
     assert response["is_drifted_unexplained"] is True
     everything = {retro["key"]: accept(retro), design["key"]: accept(design)}
-    settled = explained_drift(instance, base, base_ref_for(base), "1.0.0", base, everything)
+    settled = explained_drift(
+        instance, base, base_ref_for(base), "1.0.0", base, everything, today=TODAY
+    )
     assert settled["is_drifted"] is True
     assert (settled["unexplained_count"], settled["is_drifted_unexplained"]) == (0, False)
 
 
 def test_explained_drift_in_sync_has_no_items():
     base = base_workflow()
-    response = explained_drift(copy.deepcopy(base), base, base_ref_for(base), None, base, {})
+    response = explained_drift(
+        copy.deepcopy(base), base, base_ref_for(base), None, base, {}, today=TODAY
+    )
     assert response["items"] == [] and response["unexplained_count"] == 0
     assert response["is_drifted"] is False and response["is_drifted_unexplained"] is False
 
@@ -355,10 +368,12 @@ def test_without_a_source_nothing_can_be_explained_and_drift_stays_unexplained()
     base = base_workflow()
     instance = copy.deepcopy(base)
     steps_of(instance)["design"]["task_prompt"] = "Ours."
-    response = explained_drift(instance, None, base_ref_for(base), None, base, {})
+    response = explained_drift(instance, None, base_ref_for(base), None, base, {}, today=TODAY)
     assert response["source_available"] is False and response["items"] == []
     assert response["is_drifted"] is True and response["is_drifted_unexplained"] is True
-    untouched = explained_drift(copy.deepcopy(base), None, base_ref_for(base), None, base, {})
+    untouched = explained_drift(
+        copy.deepcopy(base), None, base_ref_for(base), None, base, {}, today=TODAY
+    )
     assert untouched["is_drifted_unexplained"] is False
 
 
@@ -441,6 +456,43 @@ def test_real_acceptance_survives_an_unrelated_source_edit_and_not_a_related_one
     [item] = drift_items(base, instance, base)
     accepted = {item["key"]: accept(item)}
     # 02 -> 03 touches other steps only: the acceptance still explains the project's edit.
-    later = by_key(explain(drift_items(load(SPD, "03"), instance, base), accepted))
+    later = by_key(explain(drift_items(load(SPD, "03"), instance, base), accepted, today=TODAY))
     assert later[item["key"]]["explained"] is True
     assert {i["origin"] for k, i in later.items() if k != item["key"]} == {"source"}
+
+
+# --- requests and review dates ---------------------------------------------------------------
+
+
+def test_a_request_explains_nothing_until_it_is_accepted():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    requested = {**accept(design), "status": "requested", "accepted_by": None}
+    [explained] = explain([design], {design["key"]: requested}, today=TODAY)
+    assert explained["explained"] is False
+    assert explained["acceptance"]["status"] == "requested"
+
+
+def test_an_acceptance_explains_through_its_review_by_date_and_expires_the_day_after():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    accepted = {design["key"]: {**accept(design), "review_by": TODAY.isoformat()}}
+    [on_the_day] = explain([design], accepted, today=TODAY)
+    assert on_the_day["explained"] is True and on_the_day["acceptance"]["status"] == "accepted"
+    [day_after] = explain([design], accepted, today=TODAY + timedelta(days=1))
+    assert day_after["explained"] is False and day_after["acceptance"]["status"] == "expired"
+
+
+def test_a_changed_item_is_changed_since_whether_requested_accepted_or_expired():
+    base = base_workflow()
+    instance = copy.deepcopy(base)
+    steps_of(instance)["design"]["task_prompt"] = "Ours."
+    [design] = drift_items(base, instance, base)
+    stale = {**accept(design), "fingerprint": "sha256:0", "review_by": "2000-01-01"}
+    for status in ("requested", "accepted"):
+        row = {**stale, "status": status}
+        assert acceptance_status(row, {design["key"]: design}, today=TODAY) == "changed_since"
