@@ -92,7 +92,7 @@ def get_drift(project_id: str):
 @api.response(200, ProblemsSchema, description="The problems, errors first.")
 def get_problems(project_id: str):
     """Whether the workflow can run as it is: errors and warnings, each with its JSON pointer."""
-    return _service().problems_of(g.read.instance())
+    return instance_service().problems_of(g.read.instance())
 
 
 @api.get("/projects/<project_id>/workflow/history", tags=TAGS)

@@ -118,7 +118,7 @@ class WorkflowInstanceService:
         if added:
             raise ValidationFailed(
                 f"The source workflow {workflow_id!r} {version} could not run; see errors.",
-                {"workflow_id": [f"{p.pointer}: {p.message}" for p in added]},
+                {"/workflow_id": [f"{p.pointer}: {p.message}" for p in added]},
             )
         effective, digest = structural.snapshot(source)
         base_ref = {
