@@ -125,7 +125,6 @@ def workflow_panel(project: Project) -> dict[str, Any]:
         "workflow": instance,
         "workflow_steps": step_views(instance.effective_workflow),
         "workflow_drift": service.drift_of(instance),
-        "workflow_problems": service.problems_of(instance),
         "workflow_step_count": count_steps(instance.effective_workflow),
         "workflow_history": _history_items(history.entries),
         "workflow_history_total": history.total,
