@@ -21,7 +21,7 @@ from combine_app.extensions import db
 from combine_app.projects import service as project_service
 from combine_app.workflows.service import WorkflowInstanceService
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.test_workflow_pages import form_fields
+from tests.web.test_workflow_pages import form_fields
 
 SPD = "software_product_development"
 EXAMPLES = 20
