@@ -8,7 +8,7 @@ from flask import g, request
 
 from combine_app.api import api, reads
 from combine_app.api.reads import project_instance, reads_caller
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import PreconditionFailed
 from combine_app.extensions import db

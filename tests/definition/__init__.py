@@ -1,1 +1,0 @@
-"""Tests of combine_app/definition and the one rule for what a definition may hold."""

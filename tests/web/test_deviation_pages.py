@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from combine_app.catalog.commands import EXTENSION_KEY, get_loader
+from combine_app.catalog.app_loader import EXTENSION_KEY, get_loader
 from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.service import WorkflowInstanceService
 from tests.web import test_workflow_pages as pages
