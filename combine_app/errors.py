@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from combine_app.portable_json import pointer_messages
 from combine_app.schemas import PROBLEM_JSON, problem_body
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(error: ValidationError):
-        messages = error.messages if isinstance(error.messages, dict) else {"": error.messages}
+        messages = pointer_messages(error.messages)
         return error_response(422, "The request breaks the rules; see errors.", messages)
 
     @app.errorhandler(CSRFError)

@@ -144,6 +144,24 @@ def pointer_token(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+def pointer_messages(messages: dict | list, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error messages of a body, keyed by JSON pointer into the body.
+
+    ``{"intake_document": {"project_name": [...]}}`` becomes ``/intake_document/project_name``;
+    list positions become pointer tokens; a schema's own ``_schema`` errors belong to the object
+    itself (``""`` for the whole body).
+    """
+    flat: dict[str, list[str]] = {}
+    if not isinstance(messages, dict):
+        flat[prefix] = [str(message) for message in messages]
+        return flat
+    for name, inner in messages.items():
+        pointer = prefix if name == "_schema" else f"{prefix}/{pointer_token(str(name))}"
+        for key, found in pointer_messages(inner, pointer).items():
+            flat.setdefault(key, []).extend(found)
+    return flat
+
+
 def text_problems(data: object) -> dict[str, list[str]]:
     """JSON pointers of strings (keys included) holding NUL or an unpaired surrogate."""
     errors: dict[str, list[str]] = {}

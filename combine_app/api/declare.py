@@ -18,6 +18,7 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from combine_app.errors import ValidationFailed
+from combine_app.portable_json import pointer_messages
 from combine_app.schemas import PROBLEM_JSON, ProblemSchema
 
 SAFE_METHODS = frozenset({"get", "head", "options"})
@@ -43,6 +44,24 @@ _HEADERS = {
         }
     },
 }
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Names the instance and its revision; send it back in If-Match.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r'^"[0-9a-f-]{36}:\d+"$'},
+    }
+}
+_HEADERS[412] = ETAG_HEADER  # a stale If-Match is told the current ETag
+IF_MATCH_PARAMETER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag last read; 412 when the instance has changed since. `*` only "
+    "asks that the instance exist.",
+    "schema": {"type": "string"},
+}
+# Set on a route's doc info by ``preconditions.changes_instance``: If-Match, 412 and the ETag.
+CHANGES_INSTANCE = "changes_instance"
 PROJECT_ID_PARAMETER = {
     "in": "path",
     "name": "project_id",
@@ -74,11 +93,19 @@ class RequestParser(FlaskParser):
         return json_body()
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
-        """Raise the 422 problem naming each field (one location per ``arguments``)."""
-        (messages,) = error.messages.values()
-        if not isinstance(messages, dict):
-            messages = {"": messages}
-        raise ValidationFailed("The request breaks the rules; see errors.", messages)
+        """Raise the 422 problem naming each place (one location per ``arguments``).
+
+        A body's places are JSON pointers into it (``/intake_document/project_name``, ``""``
+        for the whole body); query arguments are named as they are sent (``limit``, ``from``).
+        """
+        ((location, messages),) = error.messages.items()
+        if location == "json":
+            errors = pointer_messages(messages)
+        elif isinstance(messages, dict):
+            errors = {("" if key == "_schema" else key): found for key, found in messages.items()}
+        else:
+            errors = {"": messages}
+        raise ValidationFailed("The request breaks the rules; see errors.", errors)
 
 
 def problem_response(status: int) -> dict:
@@ -135,6 +162,11 @@ class ApiBlueprint(Blueprint):
         if any(parameter.get("in") == "query" for parameter in doc.get("parameters", ())):
             statuses.update(_QUERY)
         responses = doc.setdefault("responses", {})
+        if doc_info.get(CHANGES_INSTANCE):
+            doc.setdefault("parameters", []).append(deepcopy(IF_MATCH_PARAMETER))
+            for status, response in responses.items():
+                if int(status) < 300:
+                    response.setdefault("headers", {}).update(deepcopy(ETAG_HEADER))
         for status in sorted(statuses):
             responses.pop(status, None)  # smorest's own 422 entry has another error shape
             responses[str(status)] = problem_response(status)

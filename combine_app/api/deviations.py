@@ -12,11 +12,11 @@ from __future__ import annotations
 from flask import g
 
 from combine_app.api import api
+from combine_app.api.preconditions import changes_instance
 from combine_app.api.responses import no_content
-from combine_app.api.workflow import ETAG_HEADER, IF_MATCH_PARAMETER, _expected_revision, etag
 from combine_app.catalog.app_loader import get_loader
-from combine_app.database import unit_of_work
 from combine_app.extensions import db
+from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH
@@ -35,27 +35,16 @@ KEY_PARAMETER = {
     "description": "A drift item's key, e.g. step_modified:design:task_prompt.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_DEVIATION_KEY_LENGTH},
 }
-CHANGE_PARAMETERS = [IF_MATCH_PARAMETER]
 
 
 def _service() -> DeviationService:
     return DeviationService(db.session, get_loader())
 
 
-def _changed(service: DeviationService, project, answer, status: int):
-    """The answer with the instance's new ETag."""
-    instance = service.workflows.get_instance(project)
-    return answer, status, {"ETag": etag(instance)}
-
-
 @api.post("/projects/<project_id>/workflow/deviations", tags=TAGS)
-@unit_of_work
+@changes_instance(roles.REQUEST_DEVIATION)
 @api.arguments(AcceptDeviationSchema)
-@api.response(
-    201, AcceptedDeviationSchema, description="The request or acceptance.", headers=ETAG_HEADER
-)
-@api.problems(412)
-@api.doc(parameters=CHANGE_PARAMETERS)
+@api.response(201, AcceptedDeviationSchema, description="The request or acceptance.")
 def request_deviation(data: dict, project_id: str):
     """Ask that one current drift item be accepted, with why (editor, approver or owner).
 
@@ -71,9 +60,8 @@ def request_deviation(data: dict, project_id: str):
         data["key"],
         data["reason"],
         data["review_by"],
-        expected_revision=_expected_revision(project),
     )
-    return _changed(service, project, answer, 201)
+    return answer, 201
 
 
 @api.get("/projects/<project_id>/workflow/deviations", tags=TAGS)
@@ -91,11 +79,9 @@ def list_deviations(project_id: str):
     tags=TAGS,
     parameters=[KEY_PARAMETER],
 )
-@unit_of_work
+@changes_instance(roles.DECIDE_DEVIATION)
 @api.arguments(ApproveDeviationSchema, required=False)
-@api.response(200, AcceptedDeviationSchema, description="The acceptance.", headers=ETAG_HEADER)
-@api.problems(412)
-@api.doc(parameters=CHANGE_PARAMETERS)
+@api.response(200, AcceptedDeviationSchema, description="The acceptance.")
 def approve_deviation(data: dict, project_id: str, key: str):
     """Accept a request (approver or owner); the body ``{note?}`` is optional.
 
@@ -104,10 +90,7 @@ def approve_deviation(data: dict, project_id: str, key: str):
     """
     project = projects.get_project(g.user, project_id)
     service = _service()
-    answer = service.approve(
-        project, g.user, key, data["note"], expected_revision=_expected_revision(project)
-    )
-    return _changed(service, project, answer, 200)
+    return service.approve(project, g.user, key, data["note"])
 
 
 @api.post(
@@ -115,13 +98,9 @@ def approve_deviation(data: dict, project_id: str, key: str):
     tags=TAGS,
     parameters=[KEY_PARAMETER],
 )
-@unit_of_work
+@changes_instance(roles.DECIDE_DEVIATION)
 @api.arguments(RejectDeviationSchema)
-@api.response(
-    200, AcceptedDeviationSchema, description="The request, rejected.", headers=ETAG_HEADER
-)
-@api.problems(412)
-@api.doc(parameters=CHANGE_PARAMETERS)
+@api.response(200, AcceptedDeviationSchema, description="The request, rejected.")
 def reject_deviation(data: dict, project_id: str, key: str):
     """Refuse a request with a reason (approver or owner other than its requester).
 
@@ -130,10 +109,7 @@ def reject_deviation(data: dict, project_id: str, key: str):
     """
     project = projects.get_project(g.user, project_id)
     service = _service()
-    answer = service.reject(
-        project, g.user, key, data["reason"], expected_revision=_expected_revision(project)
-    )
-    return _changed(service, project, answer, 200)
+    return service.reject(project, g.user, key, data["reason"])
 
 
 @api.delete(
@@ -141,16 +117,12 @@ def reject_deviation(data: dict, project_id: str, key: str):
     tags=TAGS,
     parameters=[KEY_PARAMETER],
 )
-@unit_of_work
-@api.response(204, description="Withdrawn.", headers=ETAG_HEADER)
-@api.problems(412)
-@api.doc(parameters=CHANGE_PARAMETERS)
+@changes_instance(roles.READ)
+@api.response(204, description="Withdrawn.")
 def withdraw_deviation(project_id: str, key: str):
     """Withdraw a request (its requester, an approver or owner) or an acceptance (approver or
     owner): the item is unexplained again; 404 when the key has neither."""
     project = projects.get_project(g.user, project_id)
     service = _service()
-    service.withdraw(project, g.user, key, expected_revision=_expected_revision(project))
-    response = no_content()
-    response.headers["ETag"] = etag(service.workflows.get_instance(project))
-    return response
+    service.withdraw(project, g.user, key)
+    return no_content()

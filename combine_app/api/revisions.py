@@ -5,15 +5,8 @@ from __future__ import annotations
 from flask import g
 
 from combine_app.api import api
-from combine_app.api.workflow import (
-    IF_MATCH_PARAMETER,
-    TAGS,
-    _expected_revision,
-    _instance_answer,
-    _service,
-    _with_etag,
-)
-from combine_app.database import unit_of_work
+from combine_app.api.preconditions import changes_instance
+from combine_app.api.workflow import TAGS, instance_answer, instance_service
 from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.workflows.schemas import (
@@ -41,7 +34,7 @@ def get_revision(project_id: str, number: int):
     404 outside 1 … the current revision; 409 when that revision cannot be known (an instance
     made before base snapshots were kept, whose base the migration could not rebuild).
     """
-    service = _service()
+    service = instance_service()
     instance = service.get_instance(projects.get_project(g.user, project_id))
     return service.read_revision(instance, number)
 
@@ -56,17 +49,15 @@ def compare_workflow(args: dict, project_id: str):
     422 naming ``from`` or ``to`` for a side that is not a revision of this instance; 409 when
     the source cannot be loaded now or a revision cannot be known.
     """
-    service = _service()
+    service = instance_service()
     instance = service.get_instance(projects.get_project(g.user, project_id))
     return service.compare(instance, args["from_"], args["to"])
 
 
 @api.post("/projects/<project_id>/workflow/restore", tags=TAGS)
-@unit_of_work
+@changes_instance(roles.RESTORE_WORKFLOW)
 @api.arguments(RestoreSchema)
-@_instance_answer("The workflow instance, its definition equal to that revision again.")
-@api.problems(412)
-@api.doc(parameters=[IF_MATCH_PARAMETER])
+@instance_answer("The workflow instance, its definition equal to that revision again.")
 def restore_workflow(data: dict, project_id: str):
     """Make the definition equal an earlier revision again, as one new change.
 
@@ -74,12 +65,6 @@ def restore_workflow(data: dict, project_id: str):
     holds writes nothing. If-Match is honoured (412); refused as PUT is (409).
     """
     project = projects.get_project(g.user, project_id, roles.RESTORE_WORKFLOW)
-    expected = _expected_revision(project)
-    instance = _service().restore_instance(
-        project,
-        data["revision"],
-        g.user.username,
-        expected_revision=expected,
-        reason=data["reason"],
+    return instance_service().restore_instance(
+        project, data["revision"], g.user.username, reason=data["reason"]
     )
-    return _with_etag(instance)

@@ -67,7 +67,7 @@ def project_name(document: dict) -> str:
         raise ValidationFailed(
             "The intake names no project: give intake_document.project_name or a summary "
             "with a description.",
-            {"intake_document.project_name": ["Missing or empty."]},
+            {"/intake_document/project_name": ["Missing or empty."]},
         )
     if len(name) > NAME_LIMIT:
         name = name[: NAME_LIMIT - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
@@ -75,11 +75,12 @@ def project_name(document: dict) -> str:
 
 
 def _execution_id(data: dict) -> str | None:
-    execution_id = data.get("execution_id") or _text(data["intake_document"].get("execution_id"))
+    pointer, execution_id = "/execution_id", data.get("execution_id")
+    if not execution_id:
+        pointer = "/intake_document/execution_id"
+        execution_id = _text(data["intake_document"].get("execution_id"))
     if execution_id and len(execution_id) > 200:
-        raise ValidationFailed(
-            "execution_id is at most 200 characters.", {"execution_id": ["Too long."]}
-        )
+        raise ValidationFailed("execution_id is at most 200 characters.", {pointer: ["Too long."]})
     return execution_id or None
 
 
@@ -128,7 +129,7 @@ def create_from_intake(owner: User, data: dict, loader: PackageLoader) -> Intake
             )
         except ValidationFailed as error:
             errors = {
-                ("workflow_version" if key == "version" else key): value
+                ("/workflow_version" if key == "/version" else key): value
                 for key, value in (error.errors or {}).items()
             }
             raise ValidationFailed(error.detail, errors) from error

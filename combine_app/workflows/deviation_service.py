@@ -20,7 +20,7 @@ from combine_app import clock
 from combine_app.auth.models import User
 from combine_app.catalog.loader import PackageLoader
 from combine_app.database import utcnow
-from combine_app.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from combine_app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.workflows.deviations import (
@@ -40,7 +40,7 @@ from combine_app.workflows.models import (
     WorkflowInstance,
 )
 from combine_app.workflows.revisions import checkpoint_due, write_checkpoint
-from combine_app.workflows.service import WorkflowInstanceService
+from combine_app.workflows.service import WorkflowInstanceService, require_revision
 
 REQUESTED_CHANGE = "deviation_requested"
 ACCEPTED_CHANGE = "deviation_accepted"
@@ -82,7 +82,7 @@ class DeviationService:
         policy = roles.policy_of(project)
         problem = review_by_problem(review_by, self.today(), policy.review_days)
         if problem is not None:
-            raise ValidationFailed(problem, {"review_by": [problem]})
+            raise ValidationFailed(problem, {"/review_by": [problem]})
         item = self._current_item(instance, key)
         status = ACCEPTED if roles.decides_alone(role, policy) else REQUESTED
         existing = self.deviations.get(instance.id, key)
@@ -311,12 +311,7 @@ class DeviationService:
         # The same rule, and message, as every other change of the workflow.
         self.workflows._ensure_editable_project(project)
         instance = self.workflows.get_instance(project, for_update=True)
-        if expected_revision is not None and expected_revision != instance.revision:
-            raise PreconditionFailed(
-                f"The workflow changed since you read it: it is at revision {instance.revision}, "
-                f"not {expected_revision}. Reload it and decide again.",
-                headers={"ETag": f'"{instance.id}:{instance.revision}"'},
-            )
+        require_revision(instance, expected_revision)
         if instance.status != "active":
             raise Conflict(
                 f"The workflow is {instance.status}; only an active one can be changed, and "
@@ -333,7 +328,7 @@ class DeviationService:
                 return missing["missing"]
             raise ValidationFailed(
                 f"{key!r} is not a current difference of this workflow.",
-                {"key": [_not_a_difference(drift)]},
+                {"/key": [_not_a_difference(drift)]},
             )
         return item
 
@@ -376,7 +371,7 @@ def check_reason(reason: str | None) -> str:
     text = (reason or "").strip()
     if not text:
         raise ValidationFailed(
-            "Say why this difference is intended.", {"reason": ["A reason is required."]}
+            "Say why this difference is intended.", {"/reason": ["A reason is required."]}
         )
     return _within_limit("reason", "The reason", text)
 
@@ -390,7 +385,7 @@ def check_note(note: str | None) -> str | None:
 def _within_limit(name: str, what: str, text: str) -> str:
     if len(text) > REASON_LIMIT:
         message = f"At most {REASON_LIMIT:,} characters (this one has {len(text):,})."
-        raise ValidationFailed(f"{what} is too long.", {name: [message]})
+        raise ValidationFailed(f"{what} is too long.", {f"/{name}": [message]})
     return text
 
 

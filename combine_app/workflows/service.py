@@ -42,6 +42,25 @@ from combine_app.workflows.revisions import (
 Side = int | str
 
 
+def instance_etag(instance) -> str:
+    """The strong ETag of an instance (an object or a row): its id and its revision."""
+    return f'"{instance.id}:{instance.revision}"'
+
+
+def require_revision(instance: WorkflowInstance, expected_revision: int | None) -> None:
+    """412, carrying the current ETag, unless ``expected_revision`` is None or current.
+
+    The one staleness check of every door: the API's ``If-Match`` and the revision a page
+    showed both end here, after the row is locked and before anything is written.
+    """
+    if expected_revision is not None and expected_revision != instance.revision:
+        raise PreconditionFailed(
+            f"The workflow changed since you read it: it is at revision {instance.revision}, "
+            f"not {expected_revision}. Reload it and apply your change again.",
+            headers={"ETag": instance_etag(instance)},
+        )
+
+
 def missing_instance(project_key: str) -> NotFound:
     """The 404 of a project that has no workflow instance."""
     return NotFound(f"Project {project_key} has no workflow instance.")
@@ -84,7 +103,7 @@ class WorkflowInstanceService:
         if errors:
             raise ValidationFailed(
                 f"The source workflow {workflow_id!r} cannot be stored as an instance.",
-                {"workflow_id": [message for messages in errors.values() for message in messages]},
+                {"/workflow_id": [message for messages in errors.values() for message in messages]},
             )
         effective, digest = structural.snapshot(source)
         base_ref = {
@@ -132,11 +151,7 @@ class WorkflowInstanceService:
         """
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
-        if expected_revision is not None and expected_revision != instance.revision:
-            raise PreconditionFailed(
-                f"The workflow changed since you read it: it is at revision {instance.revision}, "
-                f"not {expected_revision}. Reload it and apply your change again."
-            )
+        require_revision(instance, expected_revision)
         if instance.status != "active":
             raise Conflict(f"The workflow is {instance.status}; only an active one can be edited.")
         errors = definition_problems(effective_workflow)
@@ -201,7 +216,7 @@ class WorkflowInstanceService:
         try:
             target = self.read_revision(instance, number)
         except RevisionMissing as error:
-            raise ValidationFailed(error.detail, {"revision": [error.detail]}) from error
+            raise ValidationFailed(error.detail, {"/revision": [error.detail]}) from error
         return self.update_instance(
             project,
             target.definition,
@@ -339,14 +354,14 @@ class WorkflowInstanceService:
             version = version or self.loader.active_version(workflow_id)
             source = self.loader.get_definition(workflow_id, version)
         except UnknownVersion as error:
-            raise ValidationFailed(str(error), {"version": [str(error)]}) from error
+            raise ValidationFailed(str(error), {"/version": [str(error)]}) from error
         except InvalidDefinition as error:
             raise ValidationFailed(
                 f"The source workflow {workflow_id!r} is not a valid POW.",
-                {"workflow_id": [str(error)]},
+                {"/workflow_id": [str(error)]},
             ) from error
         except CatalogError as error:
-            raise ValidationFailed(str(error), {"workflow_id": [str(error)]}) from error
+            raise ValidationFailed(str(error), {"/workflow_id": [str(error)]}) from error
         return source, version
 
     @staticmethod

@@ -128,14 +128,14 @@ def test_a_created_project_is_reachable_by_its_own_key(api, name):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({}, "name"),
-        ({"name": ""}, "name"),
-        ({"name": "   "}, "name"),
-        ({"name": None}, "name"),
-        ({"name": 7}, "name"),
-        ({"name": "x" * 201}, "name"),
-        ({"name": "Fine", "description": None}, "description"),
-        ({"name": "Fine", "owner": "bob"}, "owner"),
+        ({}, "/name"),
+        ({"name": ""}, "/name"),
+        ({"name": "   "}, "/name"),
+        ({"name": None}, "/name"),
+        ({"name": 7}, "/name"),
+        ({"name": "x" * 201}, "/name"),
+        ({"name": "Fine", "description": None}, "/description"),
+        ({"name": "Fine", "owner": "bob"}, "/owner"),
     ],
 )
 def test_create_with_a_broken_field_is_422_naming_it_and_writes_nothing(
@@ -323,11 +323,11 @@ def test_patch_with_the_current_values_writes_no_audit_row(api, db_session):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({}, "_schema"),
-        ({"owner": "bob"}, "owner"),
-        ({"name": "Fine", "status": "archived"}, "status"),
-        ({"name": ""}, "name"),
-        ({"name": None}, "name"),
+        ({}, ""),
+        ({"owner": "bob"}, "/owner"),
+        ({"name": "Fine", "status": "archived"}, "/status"),
+        ({"name": ""}, "/name"),
+        ({"name": None}, "/name"),
     ],
 )
 def test_patch_that_breaks_the_rules_is_422_and_changes_nothing(api, db_session, body, field):

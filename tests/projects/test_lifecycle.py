@@ -60,21 +60,21 @@ def test_intake_keeps_the_document_and_falls_back_to_the_summary_for_the_name(ap
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"intake_document": {"project_name": "X"}, "workflow_id": "no_such_flow"}, "workflow_id"),
+        ({"intake_document": {"project_name": "X"}, "workflow_id": "no_such_flow"}, "/workflow_id"),
         (
             {
                 "intake_document": {"project_name": "X"},
                 "workflow_id": SPD,
                 "workflow_version": "9.9.9",
             },
-            "workflow_version",
+            "/workflow_version",
         ),
         (
             {"intake_document": {"project_name": "X"}, "workflow_id": "concierge_intake"},
-            "workflow_id",
+            "/workflow_id",
         ),
-        ({"intake_document": {"notes": "no name anywhere"}}, "intake_document.project_name"),
-        ({"intake_document": "Customer Portal"}, "intake_document"),
+        ({"intake_document": {"notes": "no name anywhere"}}, "/intake_document/project_name"),
+        ({"intake_document": "Customer Portal"}, "/intake_document"),
     ],
 )
 def test_bad_intake_is_422_and_leaves_no_project_behind(api, db_session, payload, field):

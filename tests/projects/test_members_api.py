@@ -130,7 +130,7 @@ def test_an_unknown_user_is_422_naming_username(team):
 
 def test_a_bad_role_is_422_naming_role(team):
     response = team["alice"].put(f"/projects/{KEY}/members/bob", json={"role": "king"})
-    assert "role" in assert_problem(response, 422)["errors"]
+    assert "/role" in assert_problem(response, 422)["errors"]
 
 
 def test_the_last_owner_can_neither_leave_nor_be_demoted(team, db_session):

@@ -81,7 +81,7 @@ def test_review_by_may_be_today_but_never_in_the_past_and_must_be_a_date(api, dr
     yesterday = (clock.today - timedelta(days=1)).isoformat()
     for value in (yesterday, "5 December", "2026-13-01", 20261205):
         body = assert_problem(request(api, drifted, review_by=value), 422)
-        assert list(body["errors"]) == ["review_by"], body
+        assert list(body["errors"]) == ["/review_by"], body
     assert revision(api, drifted) == before and listed(api, drifted) == {}
     assert request(api, drifted, review_by=clock.today.isoformat()).status_code == 201
 
@@ -137,6 +137,6 @@ def test_deciding_without_a_request_is_404_and_deciding_an_acceptance_is_409(api
 
 def test_a_note_and_a_rejection_reason_are_checked_like_reasons(api, drifted):
     body = assert_problem(approve(api, drifted, note="x" * 1001), 422)
-    assert list(body["errors"]) == ["note"]
+    assert list(body["errors"]) == ["/note"]
     body = assert_problem(reject(api, drifted, reason="   "), 422)
-    assert list(body["errors"]) == ["reason"]
+    assert list(body["errors"]) == ["/reason"]

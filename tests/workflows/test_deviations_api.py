@@ -177,18 +177,18 @@ def test_a_key_that_is_not_a_current_difference_is_422_naming_key(api, key, crea
     response = accept(api, key, item_key="step_modified:product_discovery:role")
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
-    assert "key" in response.get_json()["errors"]
+    assert "/key" in response.get_json()["errors"]
     assert history_types(api, key)[0] != "deviation_accepted"
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"key": PROMPT_KEY}, "reason"),
-        ({"key": PROMPT_KEY, "reason": "   "}, "reason"),
-        ({"key": PROMPT_KEY, "reason": "x" * 1001}, "reason"),
-        ({"reason": "Why."}, "key"),
-        ({"key": PROMPT_KEY, "reason": "Why.", "extra": 1}, "extra"),
+        ({"key": PROMPT_KEY}, "/reason"),
+        ({"key": PROMPT_KEY, "reason": "   "}, "/reason"),
+        ({"key": PROMPT_KEY, "reason": "x" * 1001}, "/reason"),
+        ({"reason": "Why."}, "/key"),
+        ({"key": PROMPT_KEY, "reason": "Why.", "extra": 1}, "/extra"),
     ],
 )
 def test_a_missing_blank_or_too_long_reason_is_422_and_writes_nothing(

@@ -209,7 +209,7 @@ def test_review_days_makes_review_by_required_and_bounded(team, clock):
     edit(team["bob"], team.key, "Bob's discovery prompt.")
     for review_by in (None, (clock.today + timedelta(days=31)).isoformat()):
         body = assert_problem(request(team["bob"], team.key, review_by=review_by), 422)
-        assert "review_by" in body["errors"], body
+        assert "/review_by" in body["errors"], body
     latest = (clock.today + timedelta(days=30)).isoformat()
     made = request(team["bob"], team.key, review_by=latest)
     assert made.status_code == 201 and made.get_json()["review_by"] == latest

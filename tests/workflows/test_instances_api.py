@@ -127,7 +127,7 @@ def test_post_creates_the_instance_201_with_etag(api, key, project):
 
 def test_post_without_a_version_is_422_naming_version_and_writes_nothing(api, key):
     response = api.post(workflow_url(key), json={"workflow_id": SPD})
-    assert_problem(response, 422, "version")
+    assert_problem(response, 422, "/version")
     assert_problem(api.get(workflow_url(key)), 404)
 
 
@@ -149,14 +149,14 @@ def test_second_post_is_409_and_keeps_the_first_instance(api, key, created):
 @pytest.mark.parametrize(
     ("request_kwargs", "status", "field"),
     [
-        ({"json": {"workflow_id": "no_such_workflow", "version": "1.0.0"}}, 422, "workflow_id"),
-        ({"json": {"workflow_id": SPD, "version": "9.9.9"}}, 422, "version"),
-        ({"json": {"workflow_id": GRAPH, "version": "1.0.0"}}, 422, "workflow_id"),
-        ({"json": {"workflow_id": SPD}}, 422, "version"),
-        ({"json": {"workflow_id": SPD, "version": "1.1"}}, 422, "version"),
-        ({"json": {"workflow_id": "Not-An-Id"}}, 422, "workflow_id"),
-        ({"json": {"version": "1.1.0"}}, 422, "workflow_id"),
-        ({"json": {"workflow_id": SPD, "owner": "bob"}}, 422, "owner"),
+        ({"json": {"workflow_id": "no_such_workflow", "version": "1.0.0"}}, 422, "/workflow_id"),
+        ({"json": {"workflow_id": SPD, "version": "9.9.9"}}, 422, "/version"),
+        ({"json": {"workflow_id": GRAPH, "version": "1.0.0"}}, 422, "/workflow_id"),
+        ({"json": {"workflow_id": SPD}}, 422, "/version"),
+        ({"json": {"workflow_id": SPD, "version": "1.1"}}, 422, "/version"),
+        ({"json": {"workflow_id": "Not-An-Id"}}, 422, "/workflow_id"),
+        ({"json": {"version": "1.1.0"}}, 422, "/workflow_id"),
+        ({"json": {"workflow_id": SPD, "owner": "bob"}}, 422, "/owner"),
         ({"json": [{"workflow_id": SPD}]}, 422, None),
         ({"data": '{"workflow_id": ', "content_type": "application/json"}, 400, None),
         ({"data": json.dumps({"workflow_id": SPD}), "content_type": "text/plain"}, 415, None),
@@ -375,10 +375,10 @@ BAD_PUTS = {
         None,
     ),
     "json-array": (lambda: {"json": [{"effective_workflow": source()}]}, 422, ""),
-    "effective-workflow-missing": (lambda: {"json": {}}, 422, "effective_workflow"),
-    "effective-workflow-a-list": (lambda: _body(source()["steps"]), 422, "effective_workflow"),
-    "effective-workflow-a-string": (lambda: _body("steps"), 422, "effective_workflow"),
-    "effective-workflow-null": (lambda: _body(None), 422, "effective_workflow"),
+    "effective-workflow-missing": (lambda: {"json": {}}, 422, "/effective_workflow"),
+    "effective-workflow-a-list": (lambda: _body(source()["steps"]), 422, "/effective_workflow"),
+    "effective-workflow-a-string": (lambda: _body("steps"), 422, "/effective_workflow"),
+    "effective-workflow-null": (lambda: _body(None), 422, "/effective_workflow"),
     "no-steps": (lambda: _body(_without_steps()), 422, "/effective_workflow/steps"),
     "duplicate-nested-step-id": (
         lambda: _body(_with_nested_duplicate()),
@@ -403,7 +403,7 @@ BAD_PUTS = {
     "unknown-field": (
         lambda: {"json": {"effective_workflow": source(), "comment": "hi"}},
         422,
-        "comment",
+        "/comment",
     ),
     "nan-is-not-json": (
         lambda: _raw(json.dumps({"effective_workflow": edited(source(), weight=float("nan"))})),

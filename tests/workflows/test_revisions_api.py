@@ -86,13 +86,13 @@ def test_reason_of_1000_characters_is_kept_and_1001_is_422_writing_nothing(api, 
         url(key),
         json={"effective_workflow": edited(source(), description="x"), "reason": "r" * 1001},
     )
-    assert_problem(response, 422, "reason")
+    assert_problem(response, 422, "/reason")
     assert entries(api, key) == before
 
 
 @pytest.mark.parametrize(
     ("reason", "field"),
-    [(5, "reason"), (["x"], "reason"), ("bad\u0000", "/reason")],
+    [(5, "/reason"), (["x"], "/reason"), ("bad\u0000", "/reason")],
     ids=["number", "list", "nul"],
 )
 def test_reason_that_is_not_plain_text_is_422(api, key, reason, field):
@@ -330,12 +330,12 @@ def test_restore_with_a_stale_etag_is_412_and_writes_nothing(api, key):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"revision": 3}, "revision"),
-        ({"revision": 0}, "revision"),
-        ({"revision": "1"}, "revision"),
-        ({}, "revision"),
-        ({"revision": 1, "reason": "r" * 1001}, "reason"),
-        ({"revision": 1, "when": "now"}, "when"),
+        ({"revision": 3}, "/revision"),
+        ({"revision": 0}, "/revision"),
+        ({"revision": "1"}, "/revision"),
+        ({}, "/revision"),
+        ({"revision": 1, "reason": "r" * 1001}, "/reason"),
+        ({"revision": 1, "when": "now"}, "/when"),
     ],
 )
 def test_bad_restore_is_422_naming_the_field(api, key, body, field):

@@ -179,20 +179,20 @@ def test_second_create_for_the_project_is_a_conflict_and_writes_nothing(
 def test_unknown_workflow_is_refused_naming_workflow_id(service, project):
     with pytest.raises(ValidationFailed) as caught:
         service.create_instance(project, "no_such_workflow", "1.0.0", "alice")
-    assert set(caught.value.errors) == {"workflow_id"}
+    assert set(caught.value.errors) == {"/workflow_id"}
 
 
 def test_unknown_version_is_refused_naming_version(service, project):
     with pytest.raises(ValidationFailed) as caught:
         service.create_instance(project, SPD, "9.9.9", "alice")
-    assert set(caught.value.errors) == {"version"}
+    assert set(caught.value.errors) == {"/version"}
 
 
 @pytest.mark.parametrize("version", [None, "1.0.0"])
 def test_a_graph_shaped_workflow_cannot_become_an_instance(service, project, version):
     with pytest.raises(ValidationFailed) as caught:
         service.create_instance(project, GRAPH, version, "alice")
-    assert set(caught.value.errors) == {"workflow_id"}
+    assert set(caught.value.errors) == {"/workflow_id"}
     with pytest.raises(NotFound):
         service.get_instance(project)
 
