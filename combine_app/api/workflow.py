@@ -18,6 +18,7 @@ from combine_app.workflows.schemas import (
     DriftResponseSchema,
     HistoryArgs,
     HistoryPageSchema,
+    ProblemsSchema,
     ReasonSchema,
     UpdateWorkflowInstanceSchema,
     WorkflowInstanceSchema,
@@ -84,6 +85,14 @@ def put_workflow(data: dict, project_id: str):
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
     return instance_service().drift_of(g.read.instance())
+
+
+@api.get("/projects/<project_id>/workflow/problems", tags=TAGS)
+@reads_caller(project_instance)
+@api.response(200, ProblemsSchema, description="The problems, errors first.")
+def get_problems(project_id: str):
+    """Whether the workflow can run as it is: errors and warnings, each with its JSON pointer."""
+    return instance_service().problems_of(g.read.instance())
 
 
 @api.get("/projects/<project_id>/workflow/history", tags=TAGS)

@@ -159,6 +159,18 @@ class PackageLoader:
         with self._lock:
             return self._workflow(workflow_id).loadable_versions()
 
+    def pow_releases(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every release of every POW that loads, as (file path, fresh definition), by path."""
+        with self._lock:
+            workflows = self._scan_all()[0]
+            found = [
+                (str(release.path), _fresh(release.definition))
+                for workflow in workflows.values()
+                for release in workflow.releases.values()
+                if release.kind == "pow"
+            ]
+        return sorted(found, key=lambda pair: pair[0])
+
     def problems(self) -> list[Problem]:
         """Every broken file, folder and pointer in the config folder, sorted by path."""
         with self._lock:

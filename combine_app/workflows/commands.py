@@ -34,6 +34,8 @@ FAIL_ON = {
     "any": lambda drift: drift["is_drifted"],
     "source-changed": lambda drift: drift["source_changed"],
     "update-available": lambda drift: _update_available(drift),
+    # The workflow could not run as it is: an error of the definition rules (issue 17).
+    "problems": lambda drift: drift["error_count"] > 0,
 }
 # Instances read per query with --all, so memory stays bounded however many there are.
 BATCH = 100
@@ -138,6 +140,8 @@ def _reports(
             )
         }
         drifts = service.drifts_of(list(instances.values()))
+        for instance in instances.values():
+            drifts[instance.id]["error_count"] = service.problems_of(instance)["error_count"]
         for project in projects:
             instance = instances.get(project.id)
             drift = drifts[instance.id] if instance is not None else None
@@ -200,6 +204,7 @@ def _report(
         "source_changed": drift["source_changed"],
         "latest_version": drift["latest_version"],
         "update_available": _update_available(drift),
+        "error_count": drift["error_count"],
         "expired": [item["key"] for item in drift["items"] if _acceptance_status(item) == EXPIRED],
         "expiring": _expiring(drift, horizon),
         "matched": bool(FAIL_ON[fail_on](drift)),
@@ -244,6 +249,8 @@ def _line(report: dict[str, Any]) -> str:
         notes.append("source changed")
     if report["update_available"]:
         notes.append(f"update available: {report['latest_version']}")
+    if report["error_count"]:
+        notes.append(f"{report['error_count']} errors: cannot run")
     tail = "".join(f"  [{note}]" for note in notes)
     return (
         f"{mark} {report['project_id']}  {state}  {report['workflow_id']} {report['version']}{tail}"

@@ -383,3 +383,20 @@ class DriftItemSchema(ResponseSchema):
     fingerprint = fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$"))
     explained = fields.Boolean()
     acceptance = fields.Nested(AcceptedDeviationSchema, allow_none=True)
+
+
+class ProblemItemSchema(ResponseSchema):
+    """One reason the workflow cannot run (error) or may not run as meant (warning)."""
+
+    severity = fields.String(validate=validate.OneOf(("error", "warning")))
+    code = fields.String(metadata={"description": "The rule, e.g. unknown_document_type."})
+    message = fields.String()
+    pointer = fields.String(metadata={"description": "A JSON pointer into the definition."})
+
+
+class ProblemsSchema(ResponseSchema):
+    """Whether the instance's workflow can run: errors block a save that adds them."""
+
+    problems = fields.List(fields.Nested(ProblemItemSchema))
+    error_count = fields.Integer()
+    warning_count = fields.Integer()

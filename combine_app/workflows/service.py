@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from combine_app import clock
 from combine_app.catalog.errors import CatalogError, InvalidDefinition, UnknownVersion
 from combine_app.catalog.loader import PackageLoader
+from combine_app.definition import rules
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
@@ -74,6 +75,14 @@ class HistoryPage:
     total: int
 
 
+def rule_errors(found: list[rules.Problem], prefix: str = "") -> dict[str, list[str]]:
+    """Problems as validation ``errors``: messages keyed by JSON pointer under ``prefix``."""
+    errors: dict[str, list[str]] = {}
+    for problem in found:
+        errors.setdefault(f"{prefix}{problem.pointer}", []).append(problem.message)
+    return errors
+
+
 class WorkflowInstanceService:
     """Business rules for a project's workflow instance."""
 
@@ -104,6 +113,12 @@ class WorkflowInstanceService:
             raise ValidationFailed(
                 f"The source workflow {workflow_id!r} cannot be stored as an instance.",
                 {"/workflow_id": [message for messages in errors.values() for message in messages]},
+            )
+        added = rules.errors_added({}, source)
+        if added:
+            raise ValidationFailed(
+                f"The source workflow {workflow_id!r} {version} could not run; see errors.",
+                {"/workflow_id": [f"{p.pointer}: {p.message}" for p in added]},
             )
         effective, digest = structural.snapshot(source)
         base_ref = {
@@ -159,6 +174,12 @@ class WorkflowInstanceService:
             raise ValidationFailed(
                 "effective_workflow is not a valid POW; see errors.",
                 {f"/effective_workflow{pointer}": messages for pointer, messages in errors.items()},
+            )
+        added = rules.errors_added(instance.effective_workflow, effective_workflow)
+        if added:
+            raise ValidationFailed(
+                "The workflow could not run as saved; see errors.",
+                rule_errors(added, prefix="/effective_workflow"),
             )
         current_id = instance.base_workflow_ref["workflow_id"]
         if effective_workflow.get("workflow_id") != current_id:
@@ -254,6 +275,12 @@ class WorkflowInstanceService:
             "revision": revision,
             "content_hash": structural.content_hash(definition),
         }
+
+    def problems_of(self, instance: WorkflowInstance) -> dict:
+        """Whether the instance's workflow can run: its problems and their counts."""
+        found = rules.problems(instance.effective_workflow)
+        errors = sum(1 for problem in found if problem.severity == rules.ERROR)
+        return {"problems": found, "error_count": errors, "warning_count": len(found) - errors}
 
     def compute_drift(self, project: Project) -> dict:
         """How the project's instance differs from its source now; computed, never stored."""

@@ -410,7 +410,7 @@ def test_adding_a_step_inside_an_iteration(client, assigned, db_session):
             "new-step_id": "security_review",
             "new-name": "Security Review",
             "new-role": "Security Engineer 1.0",
-            "new-produces": "security_report",
+            "new-produces": "review_record",
             "new-task_prompt": "Security Review v1.0",
             "new-place": "end:4",
         }
@@ -425,7 +425,7 @@ def test_adding_a_step_inside_an_iteration(client, assigned, db_session):
         "step_id": "security_review",
         "name": "Security Review",
         "role": "Security Engineer 1.0",
-        "produces": "security_report",
+        "produces": "review_record",
         "task_prompt": "Security Review v1.0",
     }
     shown = text(get_page(client, project_url(assigned)))
