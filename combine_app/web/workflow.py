@@ -131,6 +131,7 @@ def workflow_panel(project: Project) -> dict[str, Any]:
         "workflow_history_page": page,
         "workflow_history_pages": page_count,
         "workflow_read_only": _read_only_reason(project, instance),
+        "workflow_problems": service.problems_of(instance),
     }
 
 
