@@ -12,7 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.catalog.validation import count_steps, validate_pow
 from combine_app.database import transaction
 from combine_app.errors import (
