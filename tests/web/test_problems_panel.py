@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from combine_app.definition import rules
-from tests.test_workflow_pages import (
+from tests.web.test_workflow_pages import (
     assign,
     get_page,
     instance_row,
