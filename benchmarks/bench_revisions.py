@@ -33,7 +33,7 @@ from sqlalchemy import event, select, update
 
 from combine_app import create_app
 from combine_app.auth import service as auth_service
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects import service as project_service
 from combine_app.workflows.diff import content_hash, diff_definitions, history_changes, snapshot

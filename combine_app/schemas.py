@@ -68,7 +68,7 @@ class ResponseSchema(StrictSchema):
     marshmallow's dump does for these field types, without its per-field dispatch, which costs
     more than the work (a page of 100 projects spent milliseconds in it). A schema with hooks
     or options the plan does not know, or an object without a field's attribute, is dumped by
-    marshmallow itself; ``tests/test_response_dump.py`` holds both ways to the same result.
+    marshmallow itself; ``tests/api/test_response_dump.py`` holds both ways to the same result.
     """
 
     use_plan = True  # tests turn it off to compare with marshmallow's own dump

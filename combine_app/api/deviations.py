@@ -14,7 +14,7 @@ from flask import g
 from combine_app.api import api
 from combine_app.api.preconditions import changes_instance
 from combine_app.api.responses import no_content
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects import roles
 from combine_app.projects import service as projects

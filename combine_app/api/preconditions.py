@@ -25,7 +25,7 @@ from copy import deepcopy
 from flask import current_app, g, request
 
 from combine_app.api.declare import CHANGES_INSTANCE
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import transaction
 from combine_app.errors import PreconditionFailed
 from combine_app.extensions import db

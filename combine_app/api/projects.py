@@ -6,7 +6,7 @@ from flask import g
 
 from combine_app.api import api
 from combine_app.api.responses import no_content
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import NotFound
 from combine_app.projects import intake, overview, roles, service

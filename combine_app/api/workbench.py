@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from combine_app.api import api
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.catalog.schemas import WorkbenchListingSchema
 from combine_app.catalog.workbench import workbench_listing
 

@@ -8,7 +8,7 @@ from combine_app.api import api, reads
 from combine_app.api.declare import ETAG_HEADER
 from combine_app.api.preconditions import changes_instance
 from combine_app.api.reads import project_instance, reads_caller
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import unit_of_work
 from combine_app.extensions import db
 from combine_app.projects import roles

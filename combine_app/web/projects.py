@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import transaction, unit_of_work
 from combine_app.errors import AppError, Conflict
 from combine_app.projects import intake, overview, roles, service

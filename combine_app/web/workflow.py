@@ -12,7 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.catalog.validation import count_steps, validate_pow
 from combine_app.database import transaction
 from combine_app.errors import (
@@ -131,6 +131,7 @@ def workflow_panel(project: Project) -> dict[str, Any]:
         "workflow_history_page": page,
         "workflow_history_pages": page_count,
         "workflow_read_only": _read_only_reason(project, instance),
+        "workflow_problems": service.problems_of(instance),
     }
 
 

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.database import transaction
 from combine_app.errors import AppError, ValidationFailed
 from combine_app.extensions import db

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from combine_app import clock
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects.models import Project
 from combine_app.workflows.drift_items import ACCEPTED, EXPIRED, drift_state

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from combine_app.catalog.commands import config_cli, get_loader
+from combine_app.catalog.app_loader import get_loader
+from combine_app.catalog.commands import config_cli
 from combine_app.catalog.loader import PackageLoader
 
 from .helpers import OUR_CONFIG, plant_faults

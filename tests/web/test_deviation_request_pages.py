@@ -10,7 +10,7 @@ import pytest
 
 from combine_app.workflows.four_eyes import MADE_IT, REQUESTER_REJECTS
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.test_workflow_pages import text
+from tests.web.test_workflow_pages import text
 from tests.workflows.deviation_support import PROMPT_KEY, assign, edit, request
 
 ROLE_NEEDED = "This needs the role approver or owner."

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from combine_app.catalog.commands import EXTENSION_KEY
+from combine_app.catalog.app_loader import EXTENSION_KEY
 from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.models import (
     AcceptedDeviation,

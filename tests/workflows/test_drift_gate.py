@@ -11,7 +11,7 @@ import flask_migrate
 import pytest
 
 from combine_app.auth import service as auth_service
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.clock import utc_today
 from combine_app.extensions import db
 from combine_app.projects import service as project_service

@@ -134,3 +134,14 @@ def test_an_instance_saved_before_the_rules_keeps_its_error_and_the_gate_names_i
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"FAIL {KEY}")
     assert "1 errors: cannot run" in result.output
+
+
+def test_the_project_page_shows_the_problems_of_the_workflow(client, login, alice, api, instance):
+    definition = instance["effective_workflow"]
+    del definition["steps"][4]["steps"][2]
+    assert put(api, definition).status_code == 200
+    login(alice)
+    page = client.get(f"/projects/{KEY}").get_data(as_text=True)
+    assert "Can this workflow run?" in page
+    assert "Yes, with 1 warning" in page
+    assert "The input &#39;review_record&#39; is produced by no step of this workflow." in page

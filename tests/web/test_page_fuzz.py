@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects import service as project_service
 from combine_app.workflows.service import WorkflowInstanceService
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.test_workflow_pages import form_fields
+from tests.web.test_workflow_pages import form_fields
 
 SPD = "software_product_development"
 EXAMPLES = 20

@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 
 from combine_app.portable_json import MAX_SAFE_INTEGER, read_json
 from combine_app.workflows.definition_rules import definition_problems, max_definition_bytes
-from tests.test_workflow_pages import (
+from tests.web.test_workflow_pages import (
     SPD,
     assign,
     editor_post,

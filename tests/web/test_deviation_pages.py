@@ -6,11 +6,11 @@ import json
 import re
 import shutil
 
-from combine_app.catalog.commands import EXTENSION_KEY, get_loader
+from combine_app.catalog.app_loader import EXTENSION_KEY, get_loader
 from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.service import WorkflowInstanceService
-from tests import test_workflow_pages as pages
-from tests.test_workflow_pages import get_page, project_url, save_edit, text
+from tests.web import test_workflow_pages as pages
+from tests.web.test_workflow_pages import get_page, project_url, save_edit, text
 from tests.workflows.instance_support import CONFIG_DIR, SPD, find_step, source, with_step_field
 
 # The workflow pages' fixtures: alice signed in, her project with SPD 1.1.0 assigned.

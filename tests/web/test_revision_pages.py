@@ -8,7 +8,7 @@ import pytest
 
 from combine_app.workflows.diff import content_hash
 from tests.conftest import csrf_token_from
-from tests.test_workflow_pages import (
+from tests.web.test_workflow_pages import (
     assign,
     form_fields,
     get_page,

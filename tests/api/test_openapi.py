@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from combine_app import create_app
 from combine_app.api import openapi
 from combine_app.auth import service as auth_service
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects import service as project_service
 from combine_app.workflows.service import WorkflowInstanceService

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete
 
+from combine_app.auth.models import User
 from tests.conftest import SHARED_DIR, make_app
 
 WORKBENCH = "/admin/workbench/orchestration-workflows"
@@ -65,11 +67,19 @@ def test_pointed_at_the_real_config_folder_it_lists_exactly_its_step_based_pows(
         )
         token = service.create_token(user, "test")
         db.session.commit()
-    body = (
-        app.test_client()
-        .get("/api/v1" + WORKBENCH, headers={"Authorization": f"Bearer {token}"})
-        .get_json()
-    )
+        user_id = user.id
+    try:
+        body = (
+            app.test_client()
+            .get("/api/v1" + WORKBENCH, headers={"Authorization": f"Bearer {token}"})
+            .get_json()
+        )
+    finally:
+        # The session's database is shared by the tests that follow: leave no user behind
+        # (its tokens go with it: ON DELETE CASCADE).
+        with app.app_context():
+            db.session.execute(delete(User).where(User.id == user_id))
+            db.session.commit()
     rows = {row["workflow_id"]: row for row in body["workflows"]}
     assert set(rows) == {"software_product_development", "intake_and_route"}
     assert rows["software_product_development"]["step_count"] == 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from combine_app.api.reads import project_instance
-from combine_app.catalog.commands import get_loader
+from combine_app.catalog.app_loader import get_loader
 from combine_app.catalog.schemas import WorkbenchListingSchema
 from combine_app.catalog.workbench import workbench_listing
 from combine_app.extensions import db

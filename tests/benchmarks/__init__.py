@@ -1,0 +1,1 @@
+"""Tests of benchmarks/: the yardsticks answer what the API answers."""

@@ -1,0 +1,1 @@
+"""Tests of the database: the migration chain and its agreement with the models."""

@@ -1,0 +1,1 @@
+"""Tests of the served app: settings, security headers, gunicorn and outages."""
