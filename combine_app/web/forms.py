@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from typing import IO
 
 from flask import Request, current_app, request, session
 from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+
+_READ_SIZE = 64 * 1024
 
 
 def load_form(schema: Schema) -> tuple[dict | None, dict]:
@@ -49,6 +55,32 @@ class CombineRequest(Request):
         """The body limit; FORM_LIMIT_FACTOR times larger for a signed-in editor form."""
         limit = super().max_content_length
         return limit * FORM_LIMIT_FACTOR if limit and self._large_form() else limit
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        """The body, held to ``max_content_length`` however it is framed.
+
+        With a ``Content-Length`` Werkzeug refuses a body past the limit (413) before reading.
+        Without one (``Transfer-Encoding: chunked``) it would stop reading at the limit and
+        hand on the truncated body: here the body is read up to one byte past the limit, and
+        a body that has that byte is 413 too, never a shorter body that happens to parse.
+        """
+        limit = self.max_content_length
+        if self.content_length is not None or limit is None:
+            return super().stream
+        if "wsgi.input_terminated" not in self.environ:
+            return io.BytesIO()  # no length and no terminating server: nothing can be read
+        raw = self.environ["wsgi.input"]
+        parts, size = [], 0
+        while size <= limit:
+            part = raw.read(min(_READ_SIZE, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        if size > limit:
+            raise RequestEntityTooLarge()
+        return io.BytesIO(b"".join(parts))
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,68 @@ def test_production_session_cookies_are_secure_and_http_only(served):
     cookie = headers["Set-Cookie"]
     assert "Secure" in cookie
     assert "HttpOnly" in cookie
+
+
+def chunked(port: int, method: str, path: str, body: bytes, headers: dict) -> tuple:
+    """Send ``body`` with ``Transfer-Encoding: chunked`` (no Content-Length), 64 KiB a chunk."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    pieces = (body[start : start + 65536] for start in range(0, len(body), 65536))
+    try:
+        connection.request(method, path, body=pieces, headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def served_instance(served) -> tuple[str, dict]:
+    """A new project of the operator's with SPD 1.1.0 assigned; its key and instance."""
+    status, _, project = served.call(
+        "POST", "/api/v1/projects", token=served.token, body={"name": "Chunked Bodies"}
+    )
+    assert status == 201, project
+    key = project["project_id"]
+    status, _, instance = served.call(
+        "POST",
+        f"/api/v1/projects/{key}/workflow",
+        token=served.token,
+        body={"workflow_id": "software_product_development", "version": "1.1.0"},
+    )
+    assert status == 201, instance
+    return key, instance
+
+
+def test_a_chunked_body_past_the_limit_is_413_and_writes_nothing(served):
+    """Without Content-Length a body is held to the 4 MiB limit too, never read truncated."""
+    key, instance = served_instance(served)
+    definition = {**instance["effective_workflow"], "description": "Sent in chunks."}
+    valid = json.dumps({"effective_workflow": definition}).encode()
+    headers = {"Authorization": f"Bearer {served.token}", "Content-Type": "application/json"}
+    for padding in (5_000_000, 4 * 1024 * 1024 + 1 - len(valid)):
+        status, answer_headers, raw = chunked(
+            served.port, "PUT", f"/api/v1/projects/{key}/workflow", valid + b" " * padding, headers
+        )
+        assert status == 413, raw[:300]
+        assert answer_headers["Content-Type"].startswith("application/problem+json")
+        assert json.loads(raw)["status"] == 413
+    status, _, now = served.call("GET", f"/api/v1/projects/{key}/workflow", token=served.token)
+    assert (status, now["revision"]) == (200, 1)
+
+    # Within the limit, a chunked body is read whole and saved.
+    status, _, raw = chunked(
+        served.port, "PUT", f"/api/v1/projects/{key}/workflow", valid + b" " * 1000, headers
+    )
+    assert status == 200, raw[:300]
+    assert json.loads(raw)["effective_workflow"]["description"] == "Sent in chunks."
+
+
+def test_a_chunked_form_past_the_limit_is_the_413_page(served):
+    body = b"username=x&password=" + b"p" * 5_000_000
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+    status, answer_headers, raw = chunked(served.port, "POST", "/login", body, headers)
+    assert status == 413, raw[:300]
+    assert answer_headers["Content-Type"].startswith("text/html")
+    assert b"413" in raw
 
 
 def test_the_server_log_shows_no_errors(served):
