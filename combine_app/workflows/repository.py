@@ -40,7 +40,7 @@ class WorkflowInstanceRepository:
         query = select(WorkflowInstance).where(WorkflowInstance.project_id == project_id)
         if for_update:
             # Refresh an already-loaded object with the locked row's committed values.
-            query = query.with_for_update().execution_options(populate_existing=True)
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         return self.session.scalar(query)
 
     def get_by_id(self, instance_id: uuid.UUID) -> WorkflowInstance | None:
