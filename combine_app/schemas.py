@@ -7,7 +7,7 @@ from datetime import datetime
 from http import HTTPStatus
 from operator import attrgetter, itemgetter
 
-from marshmallow import RAISE, Schema, fields, missing, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.utils import ensure_text_type
 
 MAX_PAGE_SIZE = 100
@@ -28,6 +28,19 @@ class Trimmed(fields.String):
         if "\x00" in text:
             raise self.make_error("nul")
         return text.strip()
+
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match (``Regexp`` alone lets ``$`` pass a trailing
+    newline); the document shows it anchored, as JSON Schema reads a pattern."""
+
+    def __init__(self, pattern: str, error: str) -> None:
+        super().__init__(f"^(?:{pattern})$", error=error)
+
+    def __call__(self, value):
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class DescribedDict(fields.Dict):

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from combine_app.definition.tree import own_fields, walk
+
 # The fields a reader looks for first, in the order they are shown; any others follow by name.
 STEP_FIELD_ORDER = (
     "step_id",
@@ -105,46 +107,35 @@ class StepView:
         return [(name, value) for name, value in self.fields if name not in skip]
 
 
-def nested_steps(value: Any) -> list[Any]:
-    """The steps a ``steps`` value holds: the list itself when it is a non-empty list."""
-    return value if isinstance(value, list) and value else []
-
-
 def ordered_step_fields(step: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A step's own fields in the fixed order; nested steps are structure, not a field."""
-    own = {
-        name: value for name, value in step.items() if name != "steps" or not nested_steps(value)
-    }
-    return _ordered(own, STEP_FIELD_ORDER)
+    return _ordered(own_fields(step), STEP_FIELD_ORDER)
 
 
 def step_views(definition: Mapping[str, Any]) -> list[StepView]:
     """The definition's steps, nested ones inside their parent, each with ordered fields."""
-    return _views(definition.get("steps"), ())
-
-
-def _views(steps: Any, parent: tuple[int, ...]) -> list[StepView]:
-    if not isinstance(steps, list):
-        return []
-    views = []
-    for index, step in enumerate(steps):
-        path = (*parent, index)
+    top: list[StepView] = []
+    children_of: dict[tuple[int, ...], list[StepView]] = {(): top}
+    steps = definition.get("steps")
+    for path, parent, step in walk(steps):
+        siblings = children_of[path[:-1]]
+        count = len(steps if parent is None else parent["steps"])
         if not isinstance(step, Mapping):
-            views.append(StepView(path, "", "", [("value", step)], [], len(steps), False))
+            siblings.append(StepView(path, "", "", [("value", step)], [], count, False))
             continue
         step_id = step.get("step_id")
         name = step.get("name")
-        views.append(
-            StepView(
-                path=path,
-                step_id=step_id if isinstance(step_id, str) else "",
-                name=name if isinstance(name, str) else "",
-                fields=ordered_step_fields(step),
-                children=_views(nested_steps(step.get("steps")), path),
-                sibling_count=len(steps),
-            )
+        view = StepView(
+            path=path,
+            step_id=step_id if isinstance(step_id, str) else "",
+            name=name if isinstance(name, str) else "",
+            fields=ordered_step_fields(step),
+            children=[],
+            sibling_count=count,
         )
-    return views
+        children_of[path] = view.children
+        siblings.append(view)
+    return top
 
 
 def ordered_definition(definition: Any) -> Any:

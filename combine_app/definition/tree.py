@@ -1,0 +1,106 @@
+"""The one walk of a definition's step tree, and the helpers every reader of steps shares.
+
+A step may hold nested steps in ``steps`` (an iteration's body). ``walk`` visits every step in
+document order, parents before their nested steps, each with its path of positions; a JSON
+pointer, the parent and the position follow from it. Validation, the diff, replay, the editor
+and the views all walk with it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from combine_app.definition.patterns import MAX_DEPTH
+
+STEPS = "steps"
+STEP_ID = "step_id"
+
+Path = tuple[int, ...]
+# For the diff and replay, which must follow any tree they are given (validation bounds depth).
+UNLIMITED = sys.maxsize
+
+
+class Visit(NamedTuple):
+    """One step met by the walk: where it is and what it is."""
+
+    path: Path
+    parent: Any  # the step that holds it (None at the top level)
+    step: Any
+
+    @property
+    def position(self) -> int:
+        """Its index among its siblings."""
+        return self.path[-1]
+
+    @property
+    def depth(self) -> int:
+        """1 at the top level, 2 inside a top-level step, ..."""
+        return len(self.path)
+
+    @property
+    def pointer(self) -> str:
+        """Its JSON pointer in the definition, e.g. ``/steps/4/steps/0``."""
+        return pointer_of(self.path)
+
+
+def nested_steps(value: Any) -> list[Any]:
+    """The steps a ``steps`` value holds: the list itself when it is a non-empty list."""
+    return value if isinstance(value, list) and value else []
+
+
+def own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's fields without its nested steps (an empty ``steps`` list stays a field)."""
+    return {key: value for key, value in step.items() if key != STEPS or not nested_steps(value)}
+
+
+def pointer_of(path: Path) -> str:
+    """The JSON pointer of the step at ``path``."""
+    return "".join(f"/steps/{index}" for index in path)
+
+
+def walk(steps: Any, *, max_depth: int = MAX_DEPTH) -> Iterator[Visit]:
+    """Every step under ``steps`` (a definition's ``steps`` value) in document order.
+
+    Anything in a list is visited, a mapping or not (validation reports what is not a step);
+    only a mapping's non-empty ``steps`` list is walked into, and not below ``max_depth``
+    levels. Iterative: a deep tree cannot exhaust the stack.
+    """
+    if not isinstance(steps, list):
+        return
+    stack: list[tuple[Iterator[tuple[int, Any]], Path, Any]] = [(iter(enumerate(steps)), (), None)]
+    while stack:
+        items, base, parent = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        index, step = entry
+        path = (*base, index)
+        yield Visit(path, parent, step)
+        if isinstance(step, Mapping) and len(path) < max_depth:
+            children = nested_steps(step.get(STEPS))
+            if children:
+                stack.append((iter(enumerate(children)), path, step))
+
+
+def siblings_at(definition: Mapping[str, Any], path: Path) -> list[Any] | None:
+    """The list that holds the step at ``path``, or None when the path leads nowhere."""
+    steps = definition.get(STEPS)
+    for index in path[:-1]:
+        if not isinstance(steps, list) or not 0 <= index < len(steps):
+            return None
+        parent = steps[index]
+        steps = parent.get(STEPS) if isinstance(parent, Mapping) else None
+    if isinstance(steps, list) and path and 0 <= path[-1] < len(steps):
+        return steps
+    return None
+
+
+def step_at(definition: Mapping[str, Any], path: Path) -> Any:
+    """The step at ``path``; LookupError when there is none."""
+    siblings = siblings_at(definition, path)
+    if siblings is None:
+        raise LookupError(f"no step at {pointer_of(path)}")
+    return siblings[path[-1]]
