@@ -14,7 +14,7 @@ from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
 from combine_app.web import web
 from combine_app.web.forms import load_form
-from combine_app.web.workflow import workflow_panel
+from combine_app.web.workflow import render_project
 from combine_app.web.workflow_deviations import list_drifts
 
 PAGE_SIZE = 25
@@ -52,7 +52,9 @@ def projects():
     include_archived = request.args.get("include_archived") == "1"
     page = _page_number()
     query = service.search_filter(service.visible_projects(current_user), search, include_archived)
-    rows, total = overview.page(query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE))
+    rows, total = overview.page(
+        query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE), current_user
+    )
     return render_template(
         "projects/list.html",
         rows=rows,
@@ -115,13 +117,7 @@ def project(project_id: str):
                 service.update_project(project, current_user, data)
             flash("Saved.", "success")
             return redirect(url_for("web.project", project_id=project.project_id))
-    return render_template(
-        "projects/detail.html",
-        project=project,
-        audit=service.audit_trail(project)[:50],
-        errors=errors,
-        **workflow_panel(project),
-    ), (422 if errors else 200)
+    return render_project(project, 422 if errors else 200, errors=errors)
 
 
 @web.post("/projects/<project_id>/archive")

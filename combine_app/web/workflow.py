@@ -26,6 +26,7 @@ from combine_app.extensions import db
 from combine_app.portable_json import MAX_JSON_DEPTH, read_json, text_problems
 from combine_app.projects import roles
 from combine_app.projects import service as projects
+from combine_app.projects.members import members_of
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web import workflow_edit as editing
@@ -167,16 +168,22 @@ def _history_items(entries: list) -> list[dict[str, Any]]:
     return items
 
 
-def render_project_with_reason_error(project: Project, form: str, errors: dict):
-    """The project page again, the panel's ``form`` open with its reason's message beside it."""
+def render_project(project: Project, status: int = 200, **extra: Any):
+    """The project page: details, members and policy, audit trail and the workflow panel;
+    ``extra`` carries the messages of a refused form, shown next to its fields."""
     return render_template(
         "projects/detail.html",
         project=project,
         audit=projects.audit_trail(project)[:50],
-        errors={},
-        workflow_form_errors={form: errors},
+        project_members=members_of(project),
+        **{"errors": {}, **extra},
         **workflow_panel(project),
-    ), 422
+    ), status
+
+
+def render_project_with_reason_error(project: Project, form: str, errors: dict):
+    """The project page again, the panel's ``form`` open with its reason's message beside it."""
+    return render_project(project, 422, workflow_form_errors={form: errors})
 
 
 def _choices() -> list[tuple[str, list]]:
@@ -287,8 +294,11 @@ def workflow_complete(project_id: str):
 @large_form
 @login_required
 def workflow_edit(project_id: str):
-    """Edit a working copy of the steps; Save writes it as one change at the loaded revision."""
-    project = _project(project_id)
+    """Edit a working copy of the steps; Save writes it as one change at the loaded revision.
+
+    A member whose role may not save is refused (403 naming the role) rather than shown an
+    editor whose Save would fail."""
+    project = _project(project_id, roles.SAVE_WORKFLOW)
     service = _service()
     try:
         instance = service.get_instance(project)
