@@ -15,6 +15,7 @@ from marshmallow import ValidationError as MarshmallowError
 from combine_app.catalog.app_loader import get_loader
 from combine_app.catalog.validation import count_steps, validate_pow
 from combine_app.database import transaction
+from combine_app.definition import rules
 from combine_app.errors import (
     AppError,
     ConcurrentChange,
@@ -473,6 +474,7 @@ def _render_editor(
     """The editor page, or only its form's body when workflow.js asked for a partial."""
     step_errors, general_errors = _errors_by_step(validation or {}, field_errors or {}, op_error)
     views = step_views(working)
+    live = _live_problems(instance, working)
     context = {
         "project": project,
         "workflow": instance,
@@ -498,13 +500,55 @@ def _render_editor(
         if op_error and op_error.where == editing.ADD_FORM
         else {},
         "add_place": request.form.get("new-place", "end:"),
-        "open_steps": state.pop("open", set()) | set(step_errors),
+        "open_steps": state.pop("open", set()) | set(step_errors) | live["steps_with_errors"],
+        "live_problems": live,
         **state,
     }
     template = (
         "workflow/_editor.html" if request.headers.get(PARTIAL_HEADER) else "workflow/edit.html"
     )
     return render_template(template, **context), status
+
+
+def _live_problems(instance: WorkflowInstance, working: dict) -> dict[str, Any]:
+    """The working copy's problems (the rules every door applies), placed where a person edits:
+    under the field they concern, on the step, or on the workflow. An error that Save would
+    refuse (one the saved workflow does not have) says so."""
+    found = rules.problems(working)
+    refused = {
+        (problem.code, problem.pointer)
+        for problem in rules.errors_added(instance.effective_workflow, working, found)
+    }
+    by_field: dict[tuple[str, str], list] = {}
+    by_step: dict[str, list] = {}
+    on_workflow: list = []
+    errors = warnings = 0
+    steps_with_errors: set[str] = set()
+    for problem in found:
+        note = (problem.severity, problem.message, (problem.code, problem.pointer) in refused)
+        errors += problem.severity == rules.ERROR
+        warnings += problem.severity == rules.WARNING
+        path, field = editing.locate(problem.pointer)
+        if path is None:
+            on_workflow.append((field, *note))
+            continue
+        key = editing.path_key(path)
+        step = editing.step_or_none(working, path)
+        if problem.severity == rules.ERROR:
+            steps_with_errors.add(key)
+        if field and isinstance(step, dict) and field in step:
+            by_field.setdefault((key, field), []).append(note)
+        else:
+            by_step.setdefault(key, []).append((field, *note))
+    return {
+        "by_field": by_field,
+        "by_step": by_step,
+        "on_workflow": on_workflow,
+        "errors": errors,
+        "warnings": warnings,
+        "refused": len(refused),
+        "steps_with_errors": steps_with_errors,
+    }
 
 
 def _flatten(views: list[StepView]) -> list[StepView]:

@@ -73,6 +73,14 @@ def _siblings(definition: dict[str, Any], path: Path) -> list[Any]:
     return siblings
 
 
+def step_or_none(definition: Mapping[str, Any], path: Path) -> Any:
+    """The step at ``path``, or None when the path leads nowhere."""
+    try:
+        return tree.step_at(definition, path)
+    except LookupError:
+        return None
+
+
 def step_label(step: Any) -> str:
     """How a message names a step."""
     if isinstance(step, Mapping) and isinstance(step.get("step_id"), str) and step["step_id"]:
