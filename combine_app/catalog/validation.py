@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
 from combine_app.definition.patterns import (
@@ -13,7 +13,7 @@ from combine_app.definition.patterns import (
     MAX_STEPS,
     SEMVER,
 )
-from combine_app.definition.tree import pointer_of, walk
+from combine_app.definition.tree import iter_steps, pointer_of, walk
 from combine_app.portable_json import MAX_JSON_DEPTH, value_problems
 
 __all__ = ["IDENTIFIER", "MAX_DEPTH", "MAX_ID_LENGTH", "MAX_STEPS", "SEMVER"]
@@ -88,13 +88,6 @@ def is_pow(definition: object) -> bool:
         and "nodes" not in definition
         and "edges" not in definition
     )
-
-
-def iter_steps(steps: object) -> Iterator[tuple[str, Mapping]]:
-    """Yield ``(json_pointer, step)`` for every step mapping in document order, nested included."""
-    for visit in walk(steps):
-        if isinstance(visit.step, Mapping):
-            yield visit.pointer, visit.step
 
 
 def count_steps(definition: Mapping) -> int:

@@ -32,8 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from combine_app.catalog.validation import iter_steps
-from combine_app.definition.tree import step_at
+from combine_app.definition.tree import iter_steps, step_at
 
 ERROR = "error"
 WARNING = "warning"

@@ -17,6 +17,19 @@ from combine_app.definition.patterns import MAX_DEPTH
 STEPS = "steps"
 STEP_ID = "step_id"
 
+# The fields a reader looks for first, in the order they are shown; any others follow by name.
+STEP_FIELD_ORDER = (
+    "step_id",
+    "name",
+    "role",
+    "task_prompt",
+    "produces",
+    "scope",
+    "execution_mode",
+    "inputs",
+    "iterate_over",
+)
+
 Path = tuple[int, ...]
 # For the diff and replay, which must follow any tree they are given (validation bounds depth).
 UNLIMITED = sys.maxsize
@@ -85,6 +98,13 @@ def walk(steps: Any, *, max_depth: int = MAX_DEPTH) -> Iterator[Visit]:
                 stack.append((iter(enumerate(children)), path, step))
 
 
+def iter_steps(steps: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(json_pointer, step)`` for every step that is a mapping, in document order."""
+    for path, _, step in walk(steps):
+        if isinstance(step, Mapping):
+            yield pointer_of(path), step
+
+
 def siblings_at(definition: Mapping[str, Any], path: Path) -> list[Any] | None:
     """The list that holds the step at ``path``, or None when the path leads nowhere."""
     steps = definition.get(STEPS)
@@ -104,3 +124,15 @@ def step_at(definition: Mapping[str, Any], path: Path) -> Any:
     if siblings is None:
         raise LookupError(f"no step at {pointer_of(path)}")
     return siblings[path[-1]]
+
+
+def ordered(mapping: Mapping[str, Any], first: tuple[str, ...] = STEP_FIELD_ORDER) -> list:
+    """``mapping``'s items: the names in ``first`` in that order, then the rest by name."""
+    known = [(name, mapping[name]) for name in first if name in mapping]
+    rest = sorted((name, value) for name, value in mapping.items() if name not in first)
+    return known + rest
+
+
+def ordered_step_fields(step: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A step's own fields in the fixed order; nested steps are structure, not a field."""
+    return ordered(own_fields(step))

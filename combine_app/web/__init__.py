@@ -25,5 +25,6 @@ from combine_app.web import (  # noqa: E402,F401  (routes register on import)
     projects,
     workflow,
     workflow_deviations,
+    workflow_editor,
     workflow_revisions,
 )

@@ -7,18 +7,17 @@ the API's words next to the field (422, or the status the API would answer), not
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from flask import flash, redirect, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
-from combine_app.database import transaction
-from combine_app.errors import AppError, Forbidden, NotFound
+from combine_app.errors import AppError
 from combine_app.projects import members, roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.projects.schemas import MemberRoleSchema, PolicyPatchSchema
 from combine_app.web import web
+from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import render_project
 
 
@@ -26,21 +25,21 @@ def _members_url(project: Project, anchor: str = "members") -> str:
     return url_for("web.project", project_id=project.project_id, _anchor=anchor)
 
 
-def _change(project_id: str, action: str, change: Callable[[Project], object], errors_as):
-    """Run ``change`` on the project locked, as one unit of work; on a refusal (409, 422) show
-    the project page again with the message where ``errors_as`` puts it, nothing written.
+def _change(project_id: str, action: str, change, errors_as, done):
+    """Run ``change(project)`` on the project locked, as the pages' one unit of work, then
+    ``done(project, result)``; on a refusal (409, 422) the project page again with the message
+    where ``errors_as`` puts it, nothing written. Not a member: 404, as everywhere; a role that
+    may not: 403, the error page naming the role (the form was not offered to them)."""
 
-    Not a member: 404, as everywhere; a role that may not: 403, the error page naming the role
-    (the form was not offered to them)."""
-    try:
-        with transaction():
-            project = projects.get_project(current_user, project_id, action, for_update=True)
-            return project, change(project)
-    except AppError as error:
-        if isinstance(error, (NotFound, Forbidden)):
-            raise
+    def run():
+        project = projects.get_project(current_user, project_id, action, for_update=True)
+        return project, change(project)
+
+    def refused(error: AppError):
         project = projects.get_project(current_user, project_id)
-        return None, render_project(project, error.status, **errors_as(error))
+        return render_project(project, error.status, **errors_as(error))
+
+    return page_change(run, done=lambda pair: done(*pair), refused=refused)
 
 
 @web.post("/projects/<project_id>/members")
@@ -60,41 +59,38 @@ def member_put(project_id: str):
         errors = {fields[key]: value for key, value in problems.items()}
         project = projects.get_project(current_user, project_id, roles.MANAGE_MEMBERS)
         return render_project(project, 422, member_errors=errors)
-    project, result = _change(
+
+    def done(project: Project, result):
+        member, added = result
+        said = "Added {0} as {1}." if added else "{0} is now {1}."
+        return back_to(_members_url(project), said.format(member.username, member.role))
+
+    return _change(
         project_id,
         roles.MANAGE_MEMBERS,
         lambda project: members.set_member(project, current_user, username, role),
         lambda error: {"member_errors": {where: [error.detail]}},
+        done,
     )
-    if project is None:
-        return result
-    member, added = result
-    flash(
-        f"Added {member.username} as {member.role}."
-        if added
-        else f"{member.username} is now {member.role}.",
-        "success",
-    )
-    return redirect(_members_url(project))
 
 
 @web.post("/projects/<project_id>/members/<username>/remove")
 @login_required
 def member_remove(project_id: str, username: str):
     """Remove a member (an owner), or leave the project (the member themself)."""
-    project, result = _change(
+
+    def done(project: Project, _):
+        if username == current_user.username:
+            return back_to(url_for("web.projects"), f"You left {project.project_id}.")
+        return back_to(_members_url(project), f"Removed {username} from {project.project_id}.")
+
+    return _change(
         project_id,
         roles.READ,  # leaving needs no role; removing someone else is checked by the service
         lambda project: members.remove_member(project, current_user, username),
         lambda error: {"member_errors": {f"member:{username}": [error.detail]}},
+        done,
     )
-    if project is None:
-        return result
-    if username == current_user.username:
-        flash(f"You left {project.project_id}.", "success")
-        return redirect(url_for("web.projects"))
-    flash(f"Removed {username} from {project.project_id}.", "success")
-    return redirect(_members_url(project))
 
 
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
@@ -119,13 +115,10 @@ def policy_patch(project_id: str):
     if problems:
         project = projects.get_project(current_user, project_id, roles.CHANGE_POLICY)
         return render_project(project, 422, policy_errors=problems)
-    project, result = _change(
+    return _change(
         project_id,
         roles.CHANGE_POLICY,
         lambda project: projects.change_policy(project, current_user, sent),
         lambda error: {"policy_errors": {"four_eyes": [error.detail]}},
+        lambda project, _: back_to(_members_url(project, "policy"), "Saved the policy."),
     )
-    if project is None:
-        return result
-    flash("Saved the policy.", "success")
-    return redirect(_members_url(project, "policy"))

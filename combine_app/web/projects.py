@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from combine_app.catalog.app_loader import get_loader
-from combine_app.database import transaction, unit_of_work
+from combine_app.database import unit_of_work
 from combine_app.errors import AppError, Conflict
 from combine_app.projects import intake, overview, roles, service
 from combine_app.projects.models import Project
@@ -14,6 +14,7 @@ from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
 from combine_app.web import web
 from combine_app.web.forms import load_form
+from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import render_project
 from combine_app.web.workflow_deviations import list_drifts
 
@@ -85,12 +86,11 @@ def _intake_from_form(form: dict) -> tuple[Project | None, dict]:
         "workflow_id": workflow_id or None,
         "workflow_version": version or None,
     }
-    try:
-        with transaction():
-            result = intake.create_from_intake(current_user, request_data, get_loader())
-    except AppError as error:
-        return None, {"workflow": [error.detail]}
-    return result.project, {}
+    return page_change(
+        lambda: intake.create_from_intake(current_user, request_data, get_loader()),
+        done=lambda result: (result.project, {}),
+        refused=lambda error: (None, {"workflow": [error.detail]}),
+    )
 
 
 def _project_or_404(project_id: str, action: str = roles.READ) -> Project:
@@ -113,10 +113,15 @@ def project(project_id: str):
     if request.method == "POST":
         data, errors = load_form(ProjectPatchSchema())
         if data is not None:
-            with transaction():
-                service.update_project(project, current_user, data)
-            flash("Saved.", "success")
-            return redirect(url_for("web.project", project_id=project.project_id))
+            return page_change(
+                lambda: service.update_project(project, current_user, data),
+                done=lambda _: back_to(
+                    url_for("web.project", project_id=project.project_id), "Saved."
+                ),
+                refused=lambda error: render_project(
+                    project, error.status, errors={"name": [error.detail]}
+                ),
+            )
     return render_project(project, 422 if errors else 200, errors=errors)
 
 

@@ -13,19 +13,19 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from combine_app.catalog.app_loader import get_loader
-from combine_app.database import transaction
 from combine_app.errors import AppError, ValidationFailed
 from combine_app.extensions import db
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.projects.overview import ProjectRow
 from combine_app.web import web
+from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import drift_context
 from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import WorkflowInstance
@@ -75,10 +75,8 @@ def _decided(
     any other refusal is shown above it.
     """
     key = request.form.get("key", "")
-    try:
-        with transaction():
-            result = change(_service())
-    except AppError as error:
+
+    def refused(error: AppError):
         if error.errors:
             named = {name.lstrip("/"): messages for name, messages in error.errors.items()}
             values = {name: request.form.get(name, "") for name in fields}
@@ -86,10 +84,12 @@ def _decided(
         else:
             context = drift_context(project, accept_problem=error.detail)
         return render_template("workflow/drift.html", **context), error.status
-    flash(done(result), "success")
-    if request.form.get("next") == "waiting":
-        return redirect(url_for(WAITING_ENDPOINT))
-    return redirect(_drift_url(project))
+
+    def decided(result):
+        after = WAITING_ENDPOINT if request.form.get("next") == "waiting" else None
+        return back_to(url_for(after) if after else _drift_url(project), done(result))
+
+    return page_change(lambda: change(_service()), done=decided, refused=refused)
 
 
 @web.post("/projects/<project_id>/workflow/deviations")

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from combine_app.definition.editing import locate, place_options
+from combine_app.definition.tree import ordered_step_fields
 from combine_app.projects import service as project_service
-from combine_app.web.workflow_edit import locate, place_options
-from combine_app.web.workflow_view import ordered_step_fields
 from combine_app.web.workflow_words import describe_entry
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 

@@ -1,4 +1,5 @@
-"""The edit page's working copy: field edits from the form, step moves, removals and additions.
+"""The editor's operations on a working copy (pure: no Flask, no database): field edits,
+step moves, removals and additions.
 
 The working copy is a plain definition dict that travels with the form (a hidden JSON field)
 until Save sends it to the service as one full replacement. Steps are addressed by their path
@@ -13,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from combine_app.definition import tree
-from combine_app.definition.patterns import IDENTIFIER, MAX_ID_LENGTH
-from combine_app.definition.tree import nested_steps
+from combine_app.definition.patterns import IDENTIFIER_WORDS, MAX_ID_LENGTH, is_identifier
+from combine_app.definition.tree import nested_steps, ordered_step_fields
 from combine_app.portable_json import (
     TOO_DEEP,
     NotPortable,
@@ -23,7 +24,6 @@ from combine_app.portable_json import (
     text_problem,
     text_problems,
 )
-from combine_app.web.workflow_view import ordered_step_fields
 
 Path = tuple[int, ...]
 # Where the "Add a step" form put its problems, and the pseudo-field of a step's new-field row.
@@ -144,10 +144,9 @@ def add_step(definition: dict[str, Any], fields: Mapping[str, str], place: str) 
     step_id = (fields.get("step_id") or "").strip()
     if not step_id:
         raise EditError("Give the new step a step_id.", ADD_FORM, "step_id")
-    if len(step_id) > MAX_ID_LENGTH or IDENTIFIER.fullmatch(step_id) is None:
+    if not is_identifier(step_id):
         raise EditError(
-            "A step_id starts with a lowercase letter and holds only lowercase letters, digits "
-            f"and underscores (at most {MAX_ID_LENGTH}).",
+            f"A step_id {IDENTIFIER_WORDS} (at most {MAX_ID_LENGTH} characters).",
             ADD_FORM,
             "step_id",
         )
