@@ -131,6 +131,18 @@ def drift(
     return {
         "base_workflow_id": base_ref["workflow_id"],
         "base_version": base_ref["version"],
+        **change_fields(diff),
+        "is_drifted": is_drifted,
+        "source_available": source is not None,
+        "source_changed": source_changed,
+        "latest_version": latest_version,
+    }
+
+
+def change_fields(diff: WorkflowDiff) -> dict[str, Any]:
+    """A diff in the fields drift and compare both answer with: the step_ids of each kind of
+    change, the moves and field changes in full, and the metadata changes."""
+    return {
         "steps_added": _step_ids(diff.steps_added),
         "steps_removed": _step_ids(diff.steps_removed),
         "steps_reordered": diff.steps_reordered,
@@ -140,10 +152,6 @@ def drift(
         "step_changes": diff.steps_modified,
         "metadata_changed": bool(diff.metadata_changes),
         "metadata_changes": diff.metadata_changes,
-        "is_drifted": is_drifted,
-        "source_available": source is not None,
-        "source_changed": source_changed,
-        "latest_version": latest_version,
     }
 
 
