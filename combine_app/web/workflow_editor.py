@@ -270,6 +270,8 @@ def _render_editor(
         ],
         "places": editing.place_options(working),
         "pending": _pending_changes(instance, working, revision),
+        "unsaved": structural.content_hash(working)
+        != structural.content_hash(instance.effective_workflow),
         "step_errors": step_errors,
         "general_errors": general_errors,
         "validation_detail": validation_detail,
