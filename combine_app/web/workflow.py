@@ -24,7 +24,7 @@ from combine_app.projects import service as projects
 from combine_app.projects.members import members_of
 from combine_app.projects.models import Project
 from combine_app.web import web
-from combine_app.web.forms import load_form
+from combine_app.web.forms import load_form, shown_revision
 from combine_app.web.unit import back_to, flash_back, page_change
 from combine_app.web.workflow_view import (
     as_json,
@@ -267,7 +267,7 @@ def workflow_complete(project_id: str):
         return render_project_with_reason_error(project, "complete", errors)
     return page_change(
         lambda: instance_service().complete_instance(
-            project, current_user.username, data["reason"]
+            project, current_user.username, data["reason"], expected_revision=shown_revision()
         ),
         done=lambda _: back_to(panel_url(project), "The workflow is marked completed."),
         refused=flash_back(panel_url(project)),

@@ -25,6 +25,7 @@ from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.projects.overview import ProjectRow
 from combine_app.web import web
+from combine_app.web.forms import shown_revision
 from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import drift_context
 from combine_app.workflows.deviation_service import DeviationService
@@ -42,12 +43,6 @@ def _service() -> DeviationService:
 
 def _drift_url(project: Project) -> str:
     return url_for("web.workflow_drift", project_id=project.project_id)
-
-
-def _shown_revision() -> int | None:
-    """The revision the form was shown at (a stale one is refused as a stale If-Match is)."""
-    text = request.form.get("revision", "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _review_by() -> date | None:
@@ -106,7 +101,7 @@ def workflow_accept_deviation(project_id: str):
             request.form.get("key", ""),
             request.form.get("reason", ""),
             _review_by(),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda answer: (
             "Accepted: the difference is explained, with your reason."
@@ -129,7 +124,7 @@ def workflow_approve_deviation(project_id: str):
             current_user,
             request.form.get("key", ""),
             request.form.get("note", ""),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda _: "Approved: the difference is explained.",
         ("note",),
@@ -148,7 +143,7 @@ def workflow_reject_deviation(project_id: str):
             current_user,
             request.form.get("key", ""),
             request.form.get("reason", ""),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda _: "Rejected: the difference stays unexplained.",
         ("reason",),
@@ -163,7 +158,7 @@ def workflow_withdraw_deviation(project_id: str):
     return _decided(
         project,
         lambda service: service.withdraw(
-            project, current_user, request.form.get("key", ""), expected_revision=_shown_revision()
+            project, current_user, request.form.get("key", ""), expected_revision=shown_revision()
         ),
         lambda _: "Withdrawn: the difference is unexplained again.",
         (),

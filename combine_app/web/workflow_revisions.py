@@ -17,7 +17,7 @@ from combine_app.errors import AppError, ConcurrentChange, PreconditionFailed, V
 from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.web import web
-from combine_app.web.forms import load_form
+from combine_app.web.forms import load_form, shown_revision
 from combine_app.web.unit import back_to, flash_back, page_change
 from combine_app.web.workflow import (
     instance_service,
@@ -188,7 +188,9 @@ def workflow_archive(project_id: str):
     if data is None:
         return render_project_with_reason_error(project, "archive", errors)
     return page_change(
-        lambda: instance_service().archive_instance(project, current_user.username, data["reason"]),
+        lambda: instance_service().archive_instance(
+            project, current_user.username, data["reason"], expected_revision=shown_revision()
+        ),
         done=lambda _: back_to(panel_url(project), "The workflow is archived."),
         refused=flash_back(panel_url(project)),
     )
