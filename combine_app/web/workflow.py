@@ -41,12 +41,16 @@ from combine_app.web.workflow_words import (
     ORIGIN_WORDS,
     describe_entry,
     field_change_short,
-    move_words,
 )
 from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.history_replay import diff_of_entries
 from combine_app.workflows.models import WorkflowInstance
-from combine_app.workflows.move_words import Orders, orders_before, sibling_orders
+from combine_app.workflows.move_words import (
+    Orders,
+    orders_before,
+    sentences_by_step,
+    sibling_orders,
+)
 from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -271,7 +275,7 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
         "drift": drift,
         "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in step_names(instance.effective_workflow)},
-        "move_words": move_words(
+        "move_words": sentences_by_step(
             drift.get("step_moves") or [], source_of(instance), instance.effective_workflow
         ),
         "drift_read_only": read_only_reason(project, instance, roles.READ),

@@ -29,9 +29,9 @@ from combine_app.web.workflow import (
     step_names,
 )
 from combine_app.web.workflow_view import step_views
-from combine_app.web.workflow_words import move_words
 from combine_app.workflows.compare import comparison
 from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.schemas import CompareArgs, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -70,7 +70,7 @@ def _render_revision(
         step_count=count_steps(revision.definition),
         preview=preview,
         names=dict(step_names(revision.definition) + step_names(instance.effective_workflow)),
-        move_words=move_words(
+        move_words=sentences_by_step(
             preview["step_moves"], instance.effective_workflow, revision.definition
         ),
         read_only=read_only_reason(project, instance, roles.RESTORE_WORKFLOW),
@@ -167,7 +167,7 @@ def workflow_compare(project_id: str):
         else []
     )
     context["names"] = _side_names(instance, sides)
-    context["move_words"] = move_words(result["step_moves"], *sides) if result else {}
+    context["move_words"] = sentences_by_step(result["step_moves"], *sides) if result else {}
     return render_template("workflow/compare.html", **context), status
 
 

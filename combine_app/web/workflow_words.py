@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from combine_app.web.workflow_view import compact, quoted
-from combine_app.workflows.move_words import Orders, move_sentences, sibling_orders
+from combine_app.workflows.move_words import Orders, move_sentences
 
 Detail = Mapping[str, Any]
 
@@ -24,7 +24,7 @@ def describe_entry(
     """One sentence per thing a history entry records, each starting with who did it.
 
     ``orders`` (the sibling orders before and after the change) let a move of one place be told
-    as the swap of two neighbours it is (see ``move_words``)."""
+    as the swap of two neighbours it is (see ``combine_app.workflows.move_words``)."""
     who = actor or "Someone"
     detail = detail or {}
     if change_type == "step_reordered":
@@ -78,15 +78,6 @@ def _status(detail: Detail) -> list[str]:
     if new == "archived":
         return ["archived the workflow"]
     return [f"changed the workflow's status from {old} to {new}"]
-
-
-def move_words(
-    moves: list[Mapping[str, Any]], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
-) -> dict[str, str]:
-    """Each move of the change from definition ``old`` to ``new`` in words, by step_id."""
-    orders = (sibling_orders(old), sibling_orders(new)) if old and new else (None, None)
-    sentences = move_sentences(moves, *orders)
-    return {move["step_id"]: sentence for move, sentence in zip(moves, sentences, strict=True)}
 
 
 def field_change(change: Mapping[str, Any], owner: str) -> str:

@@ -38,6 +38,19 @@ def move_sentences(
     return [_sentence(move, _swapped_with(move, moved, before, after)) for move in moves]
 
 
+def sentences_by_step(
+    moves: Iterable[Mapping[str, Any]],
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """Each move of the change from definition ``old`` to ``new`` in words, by step_id (told
+    move by move when either definition is missing)."""
+    moves = [move for move in moves if isinstance(move, Mapping)]
+    orders = (sibling_orders(old), sibling_orders(new)) if old and new else (None, None)
+    sentences = move_sentences(moves, *orders)
+    return {move[STEP_ID]: sentence for move, sentence in zip(moves, sentences, strict=True)}
+
+
 def sibling_orders(definition: Mapping[str, Any] | None) -> dict[str | None, list[str | None]]:
     """The step_ids under each parent of the definition, in document order."""
     orders: dict[str | None, list[str | None]] = {None: []}

@@ -3,6 +3,7 @@ Unsaved changes, the history, the drift summary, compare and the restore preview
 
 from __future__ import annotations
 
+from tests.web.test_deviation_request_pages import team
 from tests.web.test_revision_pages import assigned, project, revision_url, signed_in
 from tests.web.test_workflow_pages import (
     editor_post,
@@ -11,8 +12,9 @@ from tests.web.test_workflow_pages import (
     project_url,
     text,
 )
+from tests.workflows.deviation_support import request, workflow_url
 
-__all__ = ["assigned", "project", "signed_in"]  # fixtures shared with the revision pages
+__all__ = ["assigned", "project", "signed_in", "team"]  # fixtures shared with other pages
 
 # Down on solution_architecture (third): it and delivery_planning swap places. The diff records
 # delivery_planning as the step that moved; no page may name only that one.
@@ -42,3 +44,16 @@ def test_a_swap_of_neighbours_reads_the_same_on_every_page(client, assigned):
 
     for page in (shown, drift):
         assert "delivery_planning moved" not in page and "solution_architecture moved" not in page
+
+
+def test_a_request_to_accept_a_swap_reads_the_same_where_it_waits_for_a_decision(team):
+    api = team.api["bob"]
+    current = api.get(workflow_url(team.key)).get_json()["effective_workflow"]
+    steps = current["steps"]
+    steps[2], steps[3] = steps[3], steps[2]
+    assert api.put(workflow_url(team.key), json={"effective_workflow": current}).status_code == 200
+    items = api.get(f"{workflow_url(team.key)}/drift").get_json()["items"]
+    (moved,) = [item["key"] for item in items if item["kind"] == "step_moved"]
+    assert request(api, team.key, moved, reason="Plan first.").status_code == 201
+    assert SWAPPED in text(team.browser("carol").page("/decisions"))
+    assert SWAPPED in text(team.browser("carol").page(team.drift_url))
