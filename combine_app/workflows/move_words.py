@@ -35,7 +35,8 @@ def move_sentences(
     """One sentence per move item, in their order: a swap of neighbours names both steps."""
     moves = [move for move in moves if isinstance(move, Mapping)]
     moved = {move.get(STEP_ID) for move in moves}
-    return [_sentence(move, _swapped_with(move, moved, before, after)) for move in moves]
+    kept: dict[str | None, _Kept] = {}
+    return [_sentence(move, _swapped_with(move, moved, before, after, kept)) for move in moves]
 
 
 def sentences_by_step(
@@ -98,8 +99,26 @@ def orders_before(
     return orders
 
 
+class _Kept:
+    """One parent's steps that it holds on both sides, in their order before and after, with
+    where each step is (so that every move is told in constant time)."""
+
+    def __init__(self, then: Sequence[str | None], now: Sequence[str | None]) -> None:
+        both = set(now) & set(then)
+        self.usable = None not in both  # a list item without a step_id: no swap is told there
+        self.now = [sid for sid in now if sid in both]
+        self.then = [sid for sid in then if sid in both]
+        self.index_now = {sid: index for index, sid in enumerate(self.now)}
+        self.index_then = {sid: index for index, sid in enumerate(self.then)}
+        self.position = {sid: index + 1 for index, sid in enumerate(now)}
+
+
 def _swapped_with(
-    move: Mapping[str, Any], moved: set, before: Orders | None, after: Orders | None
+    move: Mapping[str, Any],
+    moved: set,
+    before: Orders | None,
+    after: Orders | None,
+    kept: dict[str | None, _Kept],
 ) -> tuple[str, int, int] | None:
     """The neighbour the move swapped with and the two positions now, when the orders show a
     swap; else None. Neighbours are counted among the steps in the parent on both sides (a step
@@ -107,19 +126,18 @@ def _swapped_with(
     step_id, parent = move.get(STEP_ID), move.get("to_parent")
     if before is None or after is None or move.get("from_parent") != parent:
         return None
-    now, then = list(after.get(parent) or []), list(before.get(parent) or [])
-    both = set(now) & set(then)
-    kept_now = [sid for sid in now if sid in both]
-    kept_then = [sid for sid in then if sid in both]
-    if step_id not in both or None in both:
+    if parent not in kept:
+        kept[parent] = _Kept(before.get(parent) or [], after.get(parent) or [])
+    lists = kept[parent]
+    if not lists.usable or step_id not in lists.index_now:
         return None
-    was, is_ = kept_then.index(step_id), kept_now.index(step_id)
+    was, is_ = lists.index_then[step_id], lists.index_now[step_id]
     if abs(was - is_) != 1:
         return None
-    other = kept_now[was]
-    if other in moved or kept_then[is_] != other:
+    other = lists.now[was]
+    if other in moved or lists.then[is_] != other:
         return None
-    return other, now.index(step_id) + 1, now.index(other) + 1
+    return other, lists.position[step_id], lists.position[other]
 
 
 def _sentence(move: Mapping[str, Any], swap: tuple[str, int, int] | None) -> str:

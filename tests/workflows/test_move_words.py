@@ -10,6 +10,16 @@ def steps(*ids, **nested):
     return [{"step_id": sid, **({"steps": nested[sid]} if sid in nested else {})} for sid in ids]
 
 
+def top_level_move(step_id, old, new):
+    return {
+        "step_id": step_id,
+        "from_parent": None,
+        "to_parent": None,
+        "from_position": old,
+        "to_position": new,
+    }
+
+
 def words(old, new):
     """What every page says for the change from ``old`` to ``new``."""
     diff = diff_definitions(old, new)
@@ -86,13 +96,7 @@ def test_a_removed_step_between_does_not_part_neighbours():
 
 
 def test_without_orders_a_move_is_told_from_the_moved_step():
-    move = {
-        "step_id": "b",
-        "from_parent": None,
-        "to_parent": None,
-        "from_position": 1,
-        "to_position": 0,
-    }
+    move = top_level_move("b", 1, 0)
     assert move_sentences([move]) == ["b moved from position 2 to 1"]
 
 
@@ -103,3 +107,10 @@ def test_two_swaps_in_one_list():
         "a and b swapped places (positions 1 and 2)",
         "c and d swapped places (positions 3 and 4)",
     ]
+
+
+def test_a_list_item_without_a_step_id_tells_moves_step_by_step():
+    before = {None: ["a", "b", None]}
+    after = {None: ["b", "a", None]}
+    move = top_level_move("b", 1, 0)
+    assert move_sentences([move], before, after) == ["b moved from position 2 to 1"]
