@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from combine_app.definition.patterns import MAX_DEPTH
@@ -82,20 +83,54 @@ def walk(steps: Any, *, max_depth: int = MAX_DEPTH) -> Iterator[Visit]:
     """
     if not isinstance(steps, list):
         return
+    # The diff walks both sides of every comparison: this loop is its hot path, so it builds
+    # each Visit without NamedTuple's keyword handling and resumes a parent's list where it
+    # left off rather than pushing every step.
+    make = tuple.__new__
     stack: list[tuple[Iterator[tuple[int, Any]], Path, Any]] = [(iter(enumerate(steps)), (), None)]
     while stack:
         items, base, parent = stack[-1]
-        entry = next(items, None)
-        if entry is None:
+        for index, step in items:
+            path = (*base, index)
+            yield make(Visit, (path, parent, step))
+            if (type(step) is dict or isinstance(step, Mapping)) and len(path) < max_depth:
+                children = step.get(STEPS)
+                if children and isinstance(children, list):
+                    stack.append((iter(enumerate(children)), path, step))
+                    break
+        else:
             stack.pop()
-            continue
-        index, step = entry
-        path = (*base, index)
-        yield Visit(path, parent, step)
-        if isinstance(step, Mapping) and len(path) < max_depth:
-            children = nested_steps(step.get(STEPS))
-            if children:
-                stack.append((iter(enumerate(children)), path, step))
+
+
+Placement = tuple  # (the parent's step_id or None, the position among its siblings, the step)
+
+
+def placements(steps: Any) -> tuple[list[str], dict[str, Placement]]:
+    """The step_ids of a valid definition's steps in document order, and where each sits.
+
+    The same visits as ``walk`` (any depth), keyed by step_id: the diff indexes both sides of
+    every comparison with it, so it is built with C-level iteration (zip, reversed) rather
+    than a generator; ``tests/definition/test_tree.py`` holds it to ``walk``.
+    """
+    stack: list[Placement] = _placed(None, nested_steps(steps))
+    order: list[str] = []
+    where: dict[str, Placement] = {}
+    while stack:
+        placement = stack.pop()
+        step = placement[2]
+        step_id = step[STEP_ID]
+        order.append(step_id)
+        where[step_id] = placement
+        nested = step.get(STEPS)
+        if nested and isinstance(nested, list):
+            stack.extend(_placed(step_id, nested))
+    return order, where
+
+
+def _placed(parent: str | None, steps: list[Any]) -> list[Placement]:
+    """A parent's steps as placements, last first (the order the stack pops them in)."""
+    count = len(steps)
+    return list(zip(repeat(parent, count), range(count - 1, -1, -1), reversed(steps), strict=True))
 
 
 def iter_steps(steps: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -13,9 +13,11 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
 
 from combine_app.catalog.app_loader import get_loader
+from combine_app.catalog.errors import CatalogError
 from combine_app.catalog.validation import count_steps
 from combine_app.definition import editing
 from combine_app.errors import (
+    AppError,
     NotFound,
 )
 from combine_app.extensions import db
@@ -41,7 +43,14 @@ from combine_app.web.workflow_words import (
     field_change_short,
 )
 from combine_app.workflows.deviation_service import DeviationService
+from combine_app.workflows.history_replay import diff_of_entries
 from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.move_words import (
+    Orders,
+    orders_before,
+    sentences_by_step,
+    sibling_orders,
+)
 from combine_app.workflows.schemas import CreateWorkflowInstanceSchema, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -119,7 +128,9 @@ def workflow_panel(project: Project) -> dict[str, Any]:
         "workflow_steps": step_views(instance.effective_workflow),
         "workflow_drift": service.drift_of(instance),
         "workflow_step_count": count_steps(instance.effective_workflow),
-        "workflow_history": _history_items(history.entries),
+        "workflow_history": _history_items(
+            history.entries, _move_orders(service, instance, history.entries)
+        ),
         "workflow_history_total": history.total,
         "workflow_history_page": page,
         "workflow_history_pages": page_count,
@@ -135,11 +146,37 @@ def _history_page() -> int:
         return 1
 
 
-def _history_items(entries: list) -> list[dict[str, Any]]:
+def _move_orders(
+    service: WorkflowInstanceService, instance: WorkflowInstance, entries: list
+) -> dict[int, tuple[Orders, Orders]]:
+    """For each shown save that moved steps, the sibling orders before and after it, so that
+    its moves read as the rest of the pages tell them: the definition after the save is read
+    (as the revision page reads it) and the one before is worked out from the save's entries.
+    A revision that cannot be read is left out (its moves are told step by step)."""
+    by_revision: dict[int, list] = {}
+    for entry in entries:
+        by_revision.setdefault(entry.revision, []).append((entry.change_type, entry.change_detail))
+    orders = {}
+    for number, revision_entries in by_revision.items():
+        if not any(change_type == "step_reordered" for change_type, _ in revision_entries):
+            continue
+        saved = diff_of_entries(revision_entries)
+        try:
+            after = sibling_orders(service.read_revision(instance, number).definition)
+            before = orders_before(after, saved.steps_moved, saved.steps_added, saved.steps_removed)
+        except (AppError, KeyError, TypeError, AttributeError):
+            continue
+        orders[number] = (before, after)
+    return orders
+
+
+def _history_items(entries: list, orders: dict[int, tuple[Orders, Orders]]) -> list[dict[str, Any]]:
     """History entries in words; the entries one change wrote (same revision) share an item."""
     items: list[dict[str, Any]] = []
     for entry in entries:
-        sentences = describe_entry(entry.change_type, entry.change_detail, entry.changed_by)
+        sentences = describe_entry(
+            entry.change_type, entry.change_detail, entry.changed_by, orders.get(entry.revision)
+        )
         last = items[-1] if items else None
         if last and last["revision"] == entry.revision and last["who"] == entry.changed_by:
             last["sentences"].extend(sentences)
@@ -238,12 +275,24 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
         "drift": drift,
         "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in step_names(instance.effective_workflow)},
+        "move_words": sentences_by_step(
+            drift.get("step_moves") or [], source_of(instance), instance.effective_workflow
+        ),
         "drift_read_only": read_only_reason(project, instance, roles.READ),
         "origin_titles": ORIGIN_TITLES,
         "kind_titles": KIND_TITLES,
         "origin_words": ORIGIN_WORDS,
         **extra,
     }
+
+
+def source_of(instance: WorkflowInstance) -> dict | None:
+    """The source release the instance was assigned from, or None when it cannot be loaded."""
+    ref = instance.base_workflow_ref
+    try:
+        return get_loader().get_definition(ref["workflow_id"], ref["version"])
+    except CatalogError:
+        return None
 
 
 def step_names(definition: dict) -> list[tuple[str, str]]:

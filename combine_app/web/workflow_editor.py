@@ -38,6 +38,7 @@ from combine_app.web.workflow_view import StepView, as_json, ordered_definition,
 from combine_app.web.workflow_words import describe_entry
 from combine_app.workflows import diff as structural
 from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.move_words import Orders, move_sentences, sibling_orders
 from combine_app.workflows.schemas import ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -112,10 +113,13 @@ def _apply_op(working: dict, op: str) -> dict[str, Any]:
     """Run one step control on the working copy; return the notice and what to focus."""
     action, _, argument = op.partition(":")
     if action in ("up", "down"):
-        path, notice = editing.move(
-            working, editing.parse_path(argument), -1 if action == "up" else 1
-        )
-        return {"notice": notice, "focus": f"{action}-{'-'.join(map(str, path))}"}
+        start = editing.parse_path(argument)
+        before = sibling_orders(working)
+        path, notice = editing.move(working, start, -1 if action == "up" else 1)
+        return {
+            "notice": _move_notice(working, start, path, before, action) or notice,
+            "focus": f"{action}-{'-'.join(map(str, path))}",
+        }
     if action == "remove":
         focus, notice = editing.remove(working, editing.parse_path(argument))
         target = f"s-{'-'.join(map(str, focus))}" if focus else "add-step"
@@ -135,6 +139,28 @@ def _apply_op(working: dict, op: str) -> dict[str, Any]:
     if action == "apply":
         return {"notice": "Applied your field edits to the working copy. Save to keep them."}
     raise editing.EditError("Unknown action; reload the page.")
+
+
+def _move_notice(
+    working: dict, start: editing.Path, path: editing.Path, before: Orders, direction: str
+) -> str | None:
+    """The notice of an Up or Down in the words every page uses for that change (None when a
+    step involved has no step_id to name)."""
+    parent = editing.step_or_none(working, path[:-1]) if len(path) > 1 else None
+    moved = editing.step_or_none(working, path)
+    parent_id = parent.get("step_id") if isinstance(parent, dict) else None
+    step_id = moved.get("step_id") if isinstance(moved, dict) else None
+    if not isinstance(step_id, str) or (len(path) > 1 and not isinstance(parent_id, str)):
+        return None
+    move = {
+        "step_id": step_id,
+        "from_parent": parent_id,
+        "to_parent": parent_id,
+        "from_position": start[-1],
+        "to_position": path[-1],
+    }
+    (sentence,) = move_sentences([move], before, sibling_orders(working))
+    return f"Moved step {step_id} {direction}: {sentence}."
 
 
 def _save(
@@ -244,6 +270,8 @@ def _render_editor(
         ],
         "places": editing.place_options(working),
         "pending": _pending_changes(instance, working, revision),
+        "unsaved": structural.content_hash(working)
+        != structural.content_hash(instance.effective_workflow),
         "step_errors": step_errors,
         "general_errors": general_errors,
         "validation_detail": validation_detail,
@@ -344,8 +372,9 @@ def _pending_changes(instance: WorkflowInstance, working: dict, revision: int) -
     if revision != instance.revision or validate_pow(working, source="config"):
         return None
     changes = structural.diff_definitions(instance.effective_workflow, working)
+    orders = (sibling_orders(instance.effective_workflow), sibling_orders(working))
     return [
         sentence
         for change_type, detail in structural.history_changes(changes, revision + 1)
-        for sentence in describe_entry(change_type, detail, "You")
+        for sentence in describe_entry(change_type, detail, "You", orders)
     ]

@@ -25,11 +25,13 @@ from combine_app.web.workflow import (
     project_for,
     read_only_reason,
     render_project_with_reason_error,
+    source_of,
     step_names,
 )
 from combine_app.web.workflow_view import step_views
 from combine_app.workflows.compare import comparison
 from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.schemas import CompareArgs, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -68,6 +70,9 @@ def _render_revision(
         step_count=count_steps(revision.definition),
         preview=preview,
         names=dict(step_names(revision.definition) + step_names(instance.effective_workflow)),
+        move_words=sentences_by_step(
+            preview["step_moves"], instance.effective_workflow, revision.definition
+        ),
         read_only=read_only_reason(project, instance, roles.RESTORE_WORKFLOW),
         stale=stale,
         errors=errors or {},
@@ -155,18 +160,33 @@ def workflow_compare(project_id: str):
             context["errors"], status = error.errors or {"from": [error.detail]}, 422
         except AppError as error:
             context["errors"], status = {"": [error.detail]}, error.status
-    context["names"] = _side_names(service, instance, context["result"])
+    result = context["result"]
+    sides = (
+        [_side_definition(service, instance, result[name]) for name in ("from", "to")]
+        if (result)
+        else []
+    )
+    context["names"] = _side_names(instance, sides)
+    context["move_words"] = sentences_by_step(result["step_moves"], *sides) if result else {}
     return render_template("workflow/compare.html", **context), status
 
 
-def _side_names(
-    service: WorkflowInstanceService, instance: WorkflowInstance, result: dict | None
-) -> dict[str, str]:
-    """Step names to show: those of the revisions compared, then of the current definition."""
+def _side_definition(
+    service: WorkflowInstanceService, instance: WorkflowInstance, side: dict
+) -> dict | None:
+    """The definition a compared side stands for (None: the source, no longer loadable)."""
+    if side["side"] == "current":
+        return instance.effective_workflow
+    if side["side"] == "source":
+        return source_of(instance)
+    return service.read_revision(instance, side["revision"]).definition
+
+
+def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[str, str]:
+    """Step names to show: those of the sides compared, then of the current definition."""
     names = dict(step_names(instance.effective_workflow))
-    for side in (result["from"], result["to"]) if result else ():
-        if side["side"] not in ("current", "source"):
-            definition = service.read_revision(instance, side["revision"]).definition
+    for definition in sides:
+        if definition is not None and definition is not instance.effective_workflow:
             names = {**dict(step_names(definition)), **names}
     return names
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from combine_app.definition.tree import STEP_ID, STEPS, UNLIMITED, nested_steps, own_fields, walk
+from combine_app.definition.tree import (
+    STEP_ID,
+    STEPS,
+    UNLIMITED,
+    nested_steps,
+    own_fields,
+    placements,
+    walk,
+)
 
 # Values are compared the way their canonical JSON texts compare: key order never matters, and
 # True != 1 and 1 != 1.0 at any depth. So a diff is empty exactly when the content hashes match.
@@ -161,14 +169,8 @@ def step_placements(definition: Mapping[str, Any]) -> dict[str, Placement]:
 
 
 def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placement]]:
-    """The step_ids in document order and where each sits (the definition's one walk)."""
-    order: list[str] = []
-    placements: dict[str, Placement] = {}
-    for path, parent, step in walk(definition.get(STEPS), max_depth=UNLIMITED):
-        step_id = step[STEP_ID]
-        order.append(step_id)
-        placements[step_id] = (None if parent is None else parent[STEP_ID], path[-1], step)
-    return order, placements
+    """The step_ids in document order and where each sits (``tree.placements``)."""
+    return placements(definition.get(STEPS))
 
 
 def _compared_fields(step: Mapping[str, Any]) -> Mapping[str, Any]:

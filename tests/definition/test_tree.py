@@ -116,3 +116,22 @@ def test_the_walk_agrees_with_a_plain_recursive_walk(steps):
     assert walked == list(_recursive(steps))
     for visit in tree.walk(steps):
         assert resolve({"steps": steps}, visit.pointer) is visit.step
+
+
+def _with_ids(steps, prefix="s"):
+    """Give every step a unique step_id (placements keys by it), in place; the steps."""
+    for number, visit in enumerate(tree.walk(steps, max_depth=tree.UNLIMITED)):
+        visit.step["step_id"] = f"{prefix}{number}"
+    return steps
+
+
+@settings(max_examples=150, deadline=None)
+@given(_steps())
+def test_placements_agree_with_the_walk(steps):
+    steps = _with_ids(steps)
+    order, where = tree.placements(steps)
+    visits = list(tree.walk(steps, max_depth=tree.UNLIMITED))
+    assert order == [visit.step["step_id"] for visit in visits]
+    for visit in visits:
+        parent = None if visit.parent is None else visit.parent["step_id"]
+        assert where[visit.step["step_id"]] == (parent, visit.position, visit.step)
