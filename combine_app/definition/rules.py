@@ -63,13 +63,12 @@ def errors_added(
     definition already had is not the change's doing, even where a move changed its pointer:
     errors are matched by code and by the step_id of the step they concern (``anchor``).
     ``after_problems``: ``problems(after)`` when the caller has it already."""
-    known = {anchor(problem, before) for problem in problems(before) if problem.severity == ERROR}
     found = problems(after) if after_problems is None else after_problems
-    return [
-        problem
-        for problem in found
-        if problem.severity == ERROR and anchor(problem, after) not in known
-    ]
+    errors = [problem for problem in found if problem.severity == ERROR]
+    if not errors:  # the usual save: nothing to compare, so ``before`` is not checked at all
+        return []
+    known = {anchor(problem, before) for problem in problems(before) if problem.severity == ERROR}
+    return [problem for problem in errors if anchor(problem, after) not in known]
 
 
 def anchor(problem: Problem, definition: object) -> tuple[str, str, str]:

@@ -223,3 +223,14 @@ def test_an_error_a_step_already_had_is_not_added_by_moving_that_step():
     assert [(p.code, p.pointer) for p in errors_added(broken, moved)] == [
         ("unknown_document_type", "/steps/2/produces")
     ]
+
+
+def test_a_definition_without_errors_adds_none_without_checking_the_one_before(monkeypatch):
+    import combine_app.definition.rules as module
+
+    checked = []
+    real_problems = module.problems
+    monkeypatch.setattr(module, "problems", lambda d: checked.append(d) or real_problems(d))
+    before, after = {"steps": "not even steps"}, ours()
+    assert errors_added(before, after) == []
+    assert checked == [after]  # the save's own definition only
