@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 # Far deeper than any POW (16 levels of steps is about 35 levels of JSON), far below the depth
@@ -162,25 +163,57 @@ def pointer_messages(messages: dict | list, prefix: str = "") -> dict[str, list[
     return flat
 
 
-def text_problems(data: object) -> dict[str, list[str]]:
-    """JSON pointers of strings (keys included) holding NUL or an unpaired surrogate."""
-    errors: dict[str, list[str]] = {}
-    stack: list[tuple[str, object]] = [("", data)]
-    while stack and len(errors) < _MAX_TEXT_ERRORS:
-        pointer, value = stack.pop()
-        if isinstance(value, dict):
-            for name, child in value.items():
-                child_pointer = f"{pointer}/{pointer_token(name)}"
-                problem = text_problem(name)
+def value_problems(
+    data: object, *, max_depth: int | None = None, max_values: int | None = None
+) -> Iterator[tuple[str, str]]:
+    """Every way ``data`` is not portable JSON data, as (JSON pointer, message): the one walk of
+    JSON values. Text or keys with NUL or an unpaired surrogate, keys that are not text, numbers
+    past the safe range, values that are not JSON; nesting past ``max_depth`` and more than
+    ``max_values`` values when those are given (the walk stops at the latter)."""
+    stack: list[tuple[str, object, int]] = [("", data, 1)]
+    seen = 0
+    while stack:
+        pointer, value, depth = stack.pop()
+        seen += 1
+        if max_values is not None and seen > max_values:
+            yield "", f"more than {max_values:,} values; a POW cannot be this large"
+            return
+        if isinstance(value, Mapping | list) and max_depth is not None and depth > max_depth:
+            yield pointer, f"nested more than {max_depth} levels deep; a POW cannot be this deep"
+        elif isinstance(value, Mapping):
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    yield pointer, f"keys must be strings, found {key!r:.60}"
+                    continue
+                child_pointer = f"{pointer}/{pointer_token(key)}"
+                problem = text_problem(key)
                 if problem:
-                    errors.setdefault(child_pointer, []).append(f"The key {problem}.")
-                stack.append((child_pointer, child))
+                    yield child_pointer, f"The key {problem}."
+                stack.append((child_pointer, child, depth + 1))
         elif isinstance(value, list):
-            stack.extend((f"{pointer}/{index}", child) for index, child in enumerate(value))
+            stack.extend(
+                (f"{pointer}/{index}", child, depth + 1) for index, child in enumerate(value)
+            )
         elif isinstance(value, str):
             problem = text_problem(value)
             if problem:
-                errors.setdefault(pointer, []).append(f"The text {problem}.")
+                yield pointer, f"The text {problem}."
+        elif isinstance(value, int | float):
+            problem = number_problem(value)
+            if problem:
+                yield pointer, problem
+        elif value is not None:
+            yield pointer, f"a {type(value).__name__} is not JSON data"
+
+
+def text_problems(data: object) -> dict[str, list[str]]:
+    """JSON pointers of strings (keys included) holding NUL or an unpaired surrogate: in data
+    read by ``read_json`` (numbers and depth already held to the rules), all that can be wrong."""
+    errors: dict[str, list[str]] = {}
+    for pointer, message in value_problems(data):
+        if len(errors) >= _MAX_TEXT_ERRORS:
+            break
+        errors.setdefault(pointer, []).append(message)
     return errors
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 from operator import attrgetter, itemgetter
 
-from marshmallow import RAISE, Schema, fields, missing, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.utils import ensure_text_type
 
 MAX_PAGE_SIZE = 100
@@ -30,6 +31,19 @@ class Trimmed(fields.String):
         return text.strip()
 
 
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match (``Regexp`` alone lets ``$`` pass a trailing
+    newline); the document shows it anchored, as JSON Schema reads a pattern."""
+
+    def __init__(self, pattern: str, error: str) -> None:
+        super().__init__(f"^(?:{pattern})$", error=error)
+
+    def __call__(self, value):
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 class DescribedDict(fields.Dict):
     """A mapping kept exactly as sent, described in the API by ``described_by``.
 
@@ -42,6 +56,33 @@ class DescribedDict(fields.Dict):
         self.described_by = described_by
 
 
+_WHOLE_TEXT = re.compile(r"(-?[0-9]{1,12})(?:\.0*)?")
+
+
+class WholeNumber(fields.Integer):
+    """An integer as the document's ``integer`` (JSON Schema) reads it: 3 and 3.0 are 3; 3.5,
+    ``true`` and ``"3"`` in a JSON body are refused ("Not a valid integer.").
+
+    ``from_text``: the value comes from a query string, where "3" and "3.0" are 3 too.
+    """
+
+    def __init__(self, *, from_text: bool = False, **kwargs):
+        super().__init__(strict=True, **kwargs)
+        self.from_text = from_text
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif self.from_text and isinstance(value, str):
+            match = _WHOLE_TEXT.fullmatch(value.strip())
+            if match is None:
+                raise self.make_error("invalid", input=value)
+            value = int(match.group(1))
+        return super()._validated(value)
+
+
 class StrictSchema(Schema):
     """Refuses keys it does not know, so typos surface as 422 instead of being ignored."""
 
@@ -52,8 +93,12 @@ class StrictSchema(Schema):
 class PageArgs(StrictSchema):
     """``offset`` and ``limit`` query arguments, bounded."""
 
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    offset = WholeNumber(
+        from_text=True, load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = WholeNumber(
+        from_text=True, load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
+    )
 
 
 class ResponseSchema(StrictSchema):

@@ -14,6 +14,7 @@ from combine_app.api.declare import ApiBlueprint
 from combine_app.auth import throttle
 from combine_app.auth.models import hash_token
 from combine_app.auth.service import user_for_token
+from combine_app.database import transaction
 from combine_app.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from combine_app.extensions import csrf
 from combine_app.portable_json import (
@@ -68,7 +69,8 @@ def refuse_token() -> NoReturn:
     Only here, after a token matched nothing, is the failed-sign-in table read and written:
     a valid bearer call never pays for the throttle.
     """
-    throttle.count_bad_token(request.remote_addr)
+    with transaction():  # the failure is kept although the request is refused
+        throttle.count_bad_token(request.remote_addr)
     raise Unauthorized(
         "The API token is not valid.",
         headers={"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'},

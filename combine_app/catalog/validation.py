@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
-from combine_app.portable_json import MAX_JSON_DEPTH, number_problem, pointer_token, text_problem
+from combine_app.definition.patterns import (
+    IDENTIFIER,
+    IDENTIFIER_WORDS,
+    MAX_DEPTH,
+    MAX_ID_LENGTH,
+    MAX_STEPS,
+    SEMVER,
+)
+from combine_app.definition.tree import iter_steps, pointer_of, walk
+from combine_app.portable_json import MAX_JSON_DEPTH, value_problems
 
-IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
-SEMVER = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
-
-MAX_ID_LENGTH = 100
-MAX_STEPS = 10_000
-MAX_DEPTH = 16
+__all__ = ["IDENTIFIER", "MAX_DEPTH", "MAX_ID_LENGTH", "MAX_STEPS", "SEMVER"]
 MAX_ERRORS = 50
 # Bounds the JSON-data walk; far above any real definition, far below a hostile one.
 MAX_VALUES = 500_000
@@ -85,27 +88,6 @@ def is_pow(definition: object) -> bool:
         and "nodes" not in definition
         and "edges" not in definition
     )
-
-
-def iter_steps(steps: object) -> Iterator[tuple[str, Mapping]]:
-    """Yield ``(json_pointer, step)`` for every step mapping in document order, nested included."""
-    if not isinstance(steps, list):
-        return
-    stack = [(iter(enumerate(steps)), "/steps", 1)]
-    while stack:
-        items, pointer, depth = stack[-1]
-        entry = next(items, None)
-        if entry is None:
-            stack.pop()
-            continue
-        index, step = entry
-        if not isinstance(step, Mapping):
-            continue
-        here = f"{pointer}/{index}"
-        yield here, step
-        nested = step.get("steps")
-        if isinstance(nested, list) and depth < MAX_DEPTH:
-            stack.append((iter(enumerate(nested)), f"{here}/steps", depth + 1))
 
 
 def count_steps(definition: Mapping) -> int:
@@ -194,17 +176,8 @@ def _check_steps(definition: Mapping, out: _Collector) -> bool:
         return True
 
     first_seen: dict[str, str] = {}
-    total = 0
-    stack = [(iter(enumerate(steps)), "/steps", 1)]
-    while stack:
-        items, pointer, depth = stack[-1]
-        entry = next(items, None)
-        if entry is None:
-            stack.pop()
-            continue
-        index, step = entry
-        here = f"{pointer}/{index}"
-        total += 1
+    for total, (path, _, step) in enumerate(walk(steps), start=1):
+        here = pointer_of(path)
         if total > MAX_STEPS:
             out.add("/steps", f"more than {MAX_STEPS:,} steps in total; a POW cannot be this large")
             return False
@@ -225,10 +198,8 @@ def _check_steps(definition: Mapping, out: _Collector) -> bool:
         nested = step["steps"]
         if not isinstance(nested, list):
             out.add(f"{here}/steps", f"nested steps must be a list, not {type(nested).__name__}")
-        elif depth >= MAX_DEPTH:
+        elif len(path) >= MAX_DEPTH:
             out.add(f"{here}/steps", f"steps are nested more than {MAX_DEPTH} levels deep")
-        else:
-            stack.append((iter(enumerate(nested)), f"{here}/steps", depth + 1))
     return True
 
 
@@ -243,8 +214,7 @@ def _check_identifier(value: object, pointer: str, label: str, out: _Collector) 
     if IDENTIFIER.fullmatch(value) is None:
         out.add(
             pointer,
-            f"{label} {_show(value)} must start with a lowercase letter and hold only "
-            "lowercase letters, digits and underscores",
+            f"{label} {_show(value)} {IDENTIFIER_WORDS}",
         )
         return False
     return True
@@ -257,43 +227,10 @@ def _check_json_data(definition: Mapping, out: _Collector) -> None:
     2^53 - 1, no NUL or unpaired surrogate in any text or key, at most MAX_DEFINITION_DEPTH
     levels of nesting (a definition travels one level down inside a request body).
     """
-    stack: list[tuple[str, object, int]] = [("", definition, 1)]
-    seen = 0
-    while stack:
-        pointer, value, depth = stack.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            out.add("", f"more than {MAX_VALUES:,} values; a POW cannot be this large")
-            return
-        if isinstance(value, Mapping | list) and depth > MAX_DEFINITION_DEPTH:
-            out.add(
-                pointer,
-                f"nested more than {MAX_DEFINITION_DEPTH} levels deep; a POW cannot be this deep",
-            )
-        elif isinstance(value, Mapping):
-            for key, child in value.items():
-                if isinstance(key, str):
-                    child_pointer = f"{pointer}/{pointer_token(key)}"
-                    problem = text_problem(key)
-                    if problem:
-                        out.add(child_pointer, f"The key {problem}.")
-                    stack.append((child_pointer, child, depth + 1))
-                else:
-                    out.add(pointer, f"keys must be strings, found {_show(key)}")
-        elif isinstance(value, list):
-            stack.extend(
-                (f"{pointer}/{index}", child, depth + 1) for index, child in enumerate(value)
-            )
-        elif isinstance(value, str):
-            problem = text_problem(value)
-            if problem:
-                out.add(pointer, f"The text {problem}.")
-        elif isinstance(value, int | float):
-            problem = number_problem(value)
-            if problem:
-                out.add(pointer, problem)
-        elif value is not None:
-            out.add(pointer, f"a {type(value).__name__} is not JSON data")
+    for pointer, message in value_problems(
+        definition, max_depth=MAX_DEFINITION_DEPTH, max_values=MAX_VALUES
+    ):
+        out.add(pointer, message)
 
 
 def _show(value: object, limit: int = 60) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from combine_app.catalog.validation import iter_steps
+from combine_app.definition.tree import iter_steps, step_at
 
 ERROR = "error"
 WARNING = "warning"
@@ -47,11 +47,6 @@ class Problem:
     message: str
     pointer: str
 
-    @property
-    def identity(self) -> tuple[str, str]:
-        """What makes two problems the same one: their code and where they are."""
-        return self.code, self.pointer
-
 
 def problems(definition: object) -> list[Problem]:
     """Every problem of ``definition``, errors first, each group in document order."""
@@ -61,15 +56,38 @@ def problems(definition: object) -> list[Problem]:
     return sorted(found, key=lambda problem: problem.severity != ERROR)
 
 
-def errors_added(before: object, after: object) -> list[Problem]:
-    """The errors ``after`` has that ``before`` did not (by code and pointer): what a change
-    would add. An error the definition already had is not the change's doing."""
-    known = {problem.identity for problem in problems(before) if problem.severity == ERROR}
-    return [
-        problem
-        for problem in problems(after)
-        if problem.severity == ERROR and problem.identity not in known
-    ]
+def errors_added(
+    before: object, after: object, after_problems: list[Problem] | None = None
+) -> list[Problem]:
+    """The errors ``after`` has that ``before`` did not: what a change would add. An error the
+    definition already had is not the change's doing, even where a move changed its pointer:
+    errors are matched by code and by the step_id of the step they concern (``anchor``).
+    ``after_problems``: ``problems(after)`` when the caller has it already."""
+    found = problems(after) if after_problems is None else after_problems
+    errors = [problem for problem in found if problem.severity == ERROR]
+    if not errors:  # the usual save: nothing to compare, so ``before`` is not checked at all
+        return []
+    known = {anchor(problem, before) for problem in problems(before) if problem.severity == ERROR}
+    return [problem for problem in errors if anchor(problem, after) not in known]
+
+
+def anchor(problem: Problem, definition: object) -> tuple[str, str, str]:
+    """A problem's place that survives moves: its code, the step_id of the innermost step its
+    pointer names (or its pointer when it names none) and the rest of its pointer."""
+    tokens = problem.pointer.split("/")[1:]
+    path: list[int] = []
+    while len(tokens) >= 2 and tokens[0] == "steps" and tokens[1].isdigit():
+        path.append(int(tokens[1]))
+        tokens = tokens[2:]
+    rest = "/".join(tokens)
+    if path and isinstance(definition, Mapping):
+        try:
+            step = step_at(definition, tuple(path))
+        except LookupError:
+            step = None
+        if isinstance(step, Mapping) and isinstance(step.get("step_id"), str):
+            return problem.code, f"step:{step['step_id']}", rest
+    return problem.code, problem.pointer, ""
 
 
 def _declared(definition: Mapping, key: str) -> dict | None:

@@ -27,6 +27,8 @@ def members_of(project: Project) -> list[ProjectMember]:
 
 
 def _member(project: Project, username: str) -> ProjectMember | None:
+    if "\x00" in username:  # no username holds NUL, and PostgreSQL cannot even compare one
+        return None
     return db.session.scalar(
         select(ProjectMember)
         .join(User, User.id == ProjectMember.user_id)
@@ -55,7 +57,9 @@ def set_member(
     roles.require(project, actor, roles.MANAGE_MEMBERS)
     member = _member(project, username)
     if member is None:
-        user = db.session.scalar(select(User).where(User.username == username))
+        user = None
+        if "\x00" not in username:
+            user = db.session.scalar(select(User).where(User.username == username))
         if user is None:
             message = f"No user {username!r}."
             raise ValidationFailed(message, errors={"username": [message]})

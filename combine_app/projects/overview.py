@@ -123,11 +123,17 @@ def _with_workflow(query: Select) -> Select:
     )
 
 
-def page(query: Select, offset: int, limit: int) -> tuple[list[ProjectRow], int]:
-    """One page of projects with workflow states and the total, in one statement.
+def page(
+    query: Select, offset: int, limit: int, user: User | None = None
+) -> tuple[list[ProjectRow], int]:
+    """One page of projects with workflow states and the total, in one statement; with
+    ``user``, each project's ``your_role`` is read in the same statement.
 
     The total rides along as a window count; only a page past the end needs a second query.
     """
+    counted = query
+    if user is not None:
+        query = _with_role(query, user)
     rows = db.session.execute(
         _with_workflow(query)
         .add_columns(func.count().over().label("total"))
@@ -139,22 +145,28 @@ def page(query: Select, offset: int, limit: int) -> tuple[list[ProjectRow], int]
         total = rows[0].total
     else:
         total = db.session.scalar(
-            db.select(func.count()).select_from(query.order_by(None).subquery())
+            db.select(func.count()).select_from(counted.order_by(None).subquery())
         )
-    return [ProjectRow(row[0], row[1], row[2], row[3]) for row in rows], total
+    return [_row(row, user) for row in rows], total
+
+
+def _with_role(query: Select, user: User) -> Select:
+    from combine_app.projects.service import member_role_column
+
+    return query.add_columns(member_role_column(user.id).label("member_role"))
+
+
+def _row(row, user: User | None) -> ProjectRow:
+    project = row.Project
+    if user is not None:
+        project.your_role = roles.effective_role(row.member_role, user.is_admin)
+    return ProjectRow(project, row.status, row.base_workflow_ref, row.revision)
 
 
 def one(query: Select, user: User | None = None) -> ProjectRow | None:
     """A single project (already narrowed by ``query``) with its workflow state; with ``user``,
     the project's ``your_role`` is read in the same statement."""
-    from combine_app.projects.service import member_role_column
-
     if user is not None:
-        query = query.add_columns(member_role_column(user.id).label("member_role"))
+        query = _with_role(query, user)
     row = db.session.execute(_with_workflow(query)).first()
-    if row is None:
-        return None
-    project = row.Project
-    if user is not None:
-        project.your_role = roles.effective_role(row.member_role, user.is_admin)
-    return ProjectRow(project, row.status, row.base_workflow_ref, row.revision)
+    return None if row is None else _row(row, user)

@@ -23,6 +23,13 @@ def load_form(schema: Schema) -> tuple[dict | None, dict]:
         return None, error.messages
 
 
+def shown_revision() -> int | None:
+    """The workflow revision the posted form was shown at (its hidden ``revision`` field), or
+    None when it sent none: a change from a stale page is then refused as a stale If-Match is."""
+    text = request.form.get("revision", "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 # The editor's form works without JavaScript, so between actions it carries the working copy
 # three times: as a hidden JSON field, as one control per step field, and as the "edit as
 # JSON" text (indented). Each is about the size of the definition, which the shared rule holds

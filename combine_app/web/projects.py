@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from combine_app.catalog.app_loader import get_loader
-from combine_app.database import transaction, unit_of_work
+from combine_app.database import unit_of_work
 from combine_app.errors import AppError, Conflict
 from combine_app.projects import intake, overview, roles, service
 from combine_app.projects.models import Project
@@ -14,7 +14,8 @@ from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
 from combine_app.web import web
 from combine_app.web.forms import load_form
-from combine_app.web.workflow import workflow_panel
+from combine_app.web.unit import back_to, page_change
+from combine_app.web.workflow import render_project
 from combine_app.web.workflow_deviations import list_drifts
 
 PAGE_SIZE = 25
@@ -52,7 +53,9 @@ def projects():
     include_archived = request.args.get("include_archived") == "1"
     page = _page_number()
     query = service.search_filter(service.visible_projects(current_user), search, include_archived)
-    rows, total = overview.page(query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE))
+    rows, total = overview.page(
+        query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE), current_user
+    )
     return render_template(
         "projects/list.html",
         rows=rows,
@@ -83,12 +86,11 @@ def _intake_from_form(form: dict) -> tuple[Project | None, dict]:
         "workflow_id": workflow_id or None,
         "workflow_version": version or None,
     }
-    try:
-        with transaction():
-            result = intake.create_from_intake(current_user, request_data, get_loader())
-    except AppError as error:
-        return None, {"workflow": [error.detail]}
-    return result.project, {}
+    return page_change(
+        lambda: intake.create_from_intake(current_user, request_data, get_loader()),
+        done=lambda result: (result.project, {}),
+        refused=lambda error: (None, {"workflow": [error.detail]}),
+    )
 
 
 def _project_or_404(project_id: str, action: str = roles.READ) -> Project:
@@ -111,17 +113,16 @@ def project(project_id: str):
     if request.method == "POST":
         data, errors = load_form(ProjectPatchSchema())
         if data is not None:
-            with transaction():
-                service.update_project(project, current_user, data)
-            flash("Saved.", "success")
-            return redirect(url_for("web.project", project_id=project.project_id))
-    return render_template(
-        "projects/detail.html",
-        project=project,
-        audit=service.audit_trail(project)[:50],
-        errors=errors,
-        **workflow_panel(project),
-    ), (422 if errors else 200)
+            return page_change(
+                lambda: service.update_project(project, current_user, data),
+                done=lambda _: back_to(
+                    url_for("web.project", project_id=project.project_id), "Saved."
+                ),
+                refused=lambda error: render_project(
+                    project, error.status, errors={"name": [error.detail]}
+                ),
+            )
+    return render_project(project, 422 if errors else 200, errors=errors)
 
 
 @web.post("/projects/<project_id>/archive")

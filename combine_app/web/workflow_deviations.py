@@ -13,20 +13,21 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from combine_app.catalog.app_loader import get_loader
-from combine_app.database import transaction
 from combine_app.errors import AppError, ValidationFailed
 from combine_app.extensions import db
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.projects.overview import ProjectRow
 from combine_app.web import web
+from combine_app.web.forms import shown_revision
+from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import drift_context
 from combine_app.workflows.deviation_service import DeviationService
 from combine_app.workflows.models import WorkflowInstance
@@ -43,12 +44,6 @@ def _service() -> DeviationService:
 
 def _drift_url(project: Project) -> str:
     return url_for("web.workflow_drift", project_id=project.project_id)
-
-
-def _shown_revision() -> int | None:
-    """The revision the form was shown at (a stale one is refused as a stale If-Match is)."""
-    text = request.form.get("revision", "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _review_by() -> date | None:
@@ -76,10 +71,8 @@ def _decided(
     any other refusal is shown above it.
     """
     key = request.form.get("key", "")
-    try:
-        with transaction():
-            result = change(_service())
-    except AppError as error:
+
+    def refused(error: AppError):
         if error.errors:
             named = {name.lstrip("/"): messages for name, messages in error.errors.items()}
             values = {name: request.form.get(name, "") for name in fields}
@@ -87,10 +80,12 @@ def _decided(
         else:
             context = drift_context(project, accept_problem=error.detail)
         return render_template("workflow/drift.html", **context), error.status
-    flash(done(result), "success")
-    if request.form.get("next") == "waiting":
-        return redirect(url_for(WAITING_ENDPOINT))
-    return redirect(_drift_url(project))
+
+    def decided(result):
+        after = WAITING_ENDPOINT if request.form.get("next") == "waiting" else None
+        return back_to(url_for(after) if after else _drift_url(project), done(result))
+
+    return page_change(lambda: change(_service()), done=decided, refused=refused)
 
 
 @web.post("/projects/<project_id>/workflow/deviations")
@@ -107,7 +102,7 @@ def workflow_accept_deviation(project_id: str):
             request.form.get("key", ""),
             request.form.get("reason", ""),
             _review_by(),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda answer: (
             "Accepted: the difference is explained, with your reason."
@@ -130,7 +125,7 @@ def workflow_approve_deviation(project_id: str):
             current_user,
             request.form.get("key", ""),
             request.form.get("note", ""),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda _: "Approved: the difference is explained.",
         ("note",),
@@ -149,7 +144,7 @@ def workflow_reject_deviation(project_id: str):
             current_user,
             request.form.get("key", ""),
             request.form.get("reason", ""),
-            expected_revision=_shown_revision(),
+            expected_revision=shown_revision(),
         ),
         lambda _: "Rejected: the difference stays unexplained.",
         ("reason",),
@@ -164,7 +159,7 @@ def workflow_withdraw_deviation(project_id: str):
     return _decided(
         project,
         lambda service: service.withdraw(
-            project, current_user, request.form.get("key", ""), expected_revision=_shown_revision()
+            project, current_user, request.form.get("key", ""), expected_revision=shown_revision()
         ),
         lambda _: "Withdrawn: the difference is unexplained again.",
         (),

@@ -13,24 +13,25 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
 
 from combine_app.catalog.validation import count_steps
-from combine_app.database import transaction
 from combine_app.errors import AppError, ConcurrentChange, PreconditionFailed, ValidationFailed
 from combine_app.projects import roles
-from combine_app.projects import service as projects
 from combine_app.projects.models import Project
 from combine_app.web import web
-from combine_app.web.forms import load_form
+from combine_app.web.forms import load_form, shown_revision
+from combine_app.web.unit import back_to, flash_back, page_change
 from combine_app.web.workflow import (
-    _message,
-    _panel_url,
-    _read_only_reason,
-    _service,
+    instance_service,
+    panel_url,
+    project_for,
+    read_only_reason,
     render_project_with_reason_error,
+    source_of,
+    step_names,
 )
-from combine_app.web.workflow import _step_names as step_names
 from combine_app.web.workflow_view import step_views
 from combine_app.workflows.compare import comparison
 from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.schemas import CompareArgs, ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
@@ -38,16 +39,12 @@ from combine_app.workflows.service import WorkflowInstanceService
 PICKER_REVISIONS = 50
 
 
-def _project(project_id: str, action: str = roles.READ) -> Project:
-    return projects.get_project(current_user, project_id, action)
-
-
 @web.get("/projects/<project_id>/workflow/revisions/<int:number>")
 @login_required
 def workflow_revision(project_id: str, number: int):
     """The workflow as it stood after one revision, with a restore form and its preview."""
-    project = _project(project_id)
-    service = _service()
+    project = project_for(project_id)
+    service = instance_service()
     instance = service.get_instance(project)
     return _render_revision(project, instance, service, number)
 
@@ -73,7 +70,10 @@ def _render_revision(
         step_count=count_steps(revision.definition),
         preview=preview,
         names=dict(step_names(revision.definition) + step_names(instance.effective_workflow)),
-        read_only=_read_only_reason(project, instance, roles.RESTORE_WORKFLOW),
+        move_words=sentences_by_step(
+            preview["step_moves"], instance.effective_workflow, revision.definition
+        ),
+        read_only=read_only_reason(project, instance, roles.RESTORE_WORKFLOW),
         stale=stale,
         errors=errors or {},
         reason=request.form.get("reason", ""),
@@ -84,42 +84,47 @@ def _render_revision(
 @login_required
 def workflow_restore(project_id: str):
     """Restore a revision as one new change, at the revision the page was loaded at."""
-    project = _project(project_id, roles.RESTORE_WORKFLOW)
-    service = _service()
+    project = project_for(project_id, roles.RESTORE_WORKFLOW)
+    service = instance_service()
     instance = service.get_instance(project)
     number = _posted_int("revision")
     loaded_at = _posted_int("current_revision")
     if number is None or loaded_at is None:
         flash("Open the revision to restore from the history, then restore it there.", "error")
-        return redirect(_panel_url(project))
+        return redirect(panel_url(project))
     data, errors = load_form(ReasonSchema())
     if data is None:
         return _render_revision(project, instance, service, number, status=422, errors=errors)
-    try:
-        before = instance.revision
-        with transaction():
-            restored = service.restore_instance(
-                project,
-                number,
-                current_user.username,
-                expected_revision=loaded_at,
-                reason=data["reason"],
-            )
-    except (PreconditionFailed, ConcurrentChange):
-        instance = service.get_instance(project)
+    before = instance.revision
+
+    def refused(error):
+        if not isinstance(error, PreconditionFailed | ConcurrentChange):
+            return flash_back(panel_url(project))(error)
+        now = service.get_instance(project)
         stale = (
             f"This workflow was changed since you opened this page (now revision "
-            f"{instance.revision}). Check the preview below again, then restore."
+            f"{now.revision}). Check the preview below again, then restore."
         )
-        return _render_revision(project, instance, service, number, status=409, stale=stale)
-    except AppError as error:
-        flash(_message(error), "error")
-        return redirect(_panel_url(project))
-    if restored.revision == before:
-        flash(f"Nothing to restore: the workflow already holds revision {number}.", "success")
-    else:
-        flash(f"Restored revision {number} as revision {restored.revision}.", "success")
-    return redirect(_panel_url(project))
+        return _render_revision(project, now, service, number, status=409, stale=stale)
+
+    def done(restored):
+        if restored.revision == before:
+            message = f"Nothing to restore: the workflow already holds revision {number}."
+        else:
+            message = f"Restored revision {number} as revision {restored.revision}."
+        return back_to(panel_url(project), message)
+
+    return page_change(
+        lambda: service.restore_instance(
+            project,
+            number,
+            current_user.username,
+            expected_revision=loaded_at,
+            reason=data["reason"],
+        ),
+        done=done,
+        refused=refused,
+    )
 
 
 def _posted_int(name: str) -> int | None:
@@ -131,8 +136,8 @@ def _posted_int(name: str) -> int | None:
 @login_required
 def workflow_compare(project_id: str):
     """Pick two sides (revision numbers, current, source) and see what differs between them."""
-    project = _project(project_id)
-    service = _service()
+    project = project_for(project_id)
+    service = instance_service()
     instance = service.get_instance(project)
     context: dict[str, Any] = {
         "project": project,
@@ -155,18 +160,33 @@ def workflow_compare(project_id: str):
             context["errors"], status = error.errors or {"from": [error.detail]}, 422
         except AppError as error:
             context["errors"], status = {"": [error.detail]}, error.status
-    context["names"] = _side_names(service, instance, context["result"])
+    result = context["result"]
+    sides = (
+        [_side_definition(service, instance, result[name]) for name in ("from", "to")]
+        if (result)
+        else []
+    )
+    context["names"] = _side_names(instance, sides)
+    context["move_words"] = sentences_by_step(result["step_moves"], *sides) if result else {}
     return render_template("workflow/compare.html", **context), status
 
 
-def _side_names(
-    service: WorkflowInstanceService, instance: WorkflowInstance, result: dict | None
-) -> dict[str, str]:
-    """Step names to show: those of the revisions compared, then of the current definition."""
+def _side_definition(
+    service: WorkflowInstanceService, instance: WorkflowInstance, side: dict
+) -> dict | None:
+    """The definition a compared side stands for (None: the source, no longer loadable)."""
+    if side["side"] == "current":
+        return instance.effective_workflow
+    if side["side"] == "source":
+        return source_of(instance)
+    return service.read_revision(instance, side["revision"]).definition
+
+
+def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[str, str]:
+    """Step names to show: those of the sides compared, then of the current definition."""
     names = dict(step_names(instance.effective_workflow))
-    for side in (result["from"], result["to"]) if result else ():
-        if side["side"] not in ("current", "source"):
-            definition = service.read_revision(instance, side["revision"]).definition
+    for definition in sides:
+        if definition is not None and definition is not instance.effective_workflow:
             names = {**dict(step_names(definition)), **names}
     return names
 
@@ -180,18 +200,17 @@ def _picker_revisions(instance: WorkflowInstance) -> list[int]:
 @login_required
 def workflow_archive(project_id: str):
     """Archive the workflow, once the form's confirmation box is ticked, with a reason."""
-    project = _project(project_id, roles.ARCHIVE_WORKFLOW)
+    project = project_for(project_id, roles.ARCHIVE_WORKFLOW)
     if request.form.get("confirm") != "yes":
         flash("Tick “Yes, archive it” to confirm.", "error")
-        return redirect(_panel_url(project))
+        return redirect(panel_url(project))
     data, errors = load_form(ReasonSchema())
     if data is None:
         return render_project_with_reason_error(project, "archive", errors)
-    try:
-        with transaction():
-            _service().archive_instance(project, current_user.username, data["reason"])
-    except AppError as error:
-        flash(_message(error), "error")
-        return redirect(_panel_url(project))
-    flash("The workflow is archived.", "success")
-    return redirect(_panel_url(project))
+    return page_change(
+        lambda: instance_service().archive_instance(
+            project, current_user.username, data["reason"], expected_revision=shown_revision()
+        ),
+        done=lambda _: back_to(panel_url(project), "The workflow is archived."),
+        refused=flash_back(panel_url(project)),
+    )

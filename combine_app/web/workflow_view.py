@@ -11,18 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# The fields a reader looks for first, in the order they are shown; any others follow by name.
-STEP_FIELD_ORDER = (
-    "step_id",
-    "name",
-    "role",
-    "task_prompt",
-    "produces",
-    "scope",
-    "execution_mode",
-    "inputs",
-    "iterate_over",
+from combine_app.definition.tree import (
+    UNLIMITED,
+    nested_steps,
+    ordered,
+    ordered_step_fields,
+    walk,
 )
+
 # Shown as their own rows on the project page; the rest are listed compactly under them.
 KEY_STEP_FIELDS = ("role", "produces", "inputs", "iterate_over")
 METADATA_ORDER = (
@@ -105,53 +101,37 @@ class StepView:
         return [(name, value) for name, value in self.fields if name not in skip]
 
 
-def nested_steps(value: Any) -> list[Any]:
-    """The steps a ``steps`` value holds: the list itself when it is a non-empty list."""
-    return value if isinstance(value, list) and value else []
-
-
-def ordered_step_fields(step: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """A step's own fields in the fixed order; nested steps are structure, not a field."""
-    own = {
-        name: value for name, value in step.items() if name != "steps" or not nested_steps(value)
-    }
-    return _ordered(own, STEP_FIELD_ORDER)
-
-
 def step_views(definition: Mapping[str, Any]) -> list[StepView]:
     """The definition's steps, nested ones inside their parent, each with ordered fields."""
-    return _views(definition.get("steps"), ())
-
-
-def _views(steps: Any, parent: tuple[int, ...]) -> list[StepView]:
-    if not isinstance(steps, list):
-        return []
-    views = []
-    for index, step in enumerate(steps):
-        path = (*parent, index)
+    top: list[StepView] = []
+    children_of: dict[tuple[int, ...], list[StepView]] = {(): top}
+    steps = definition.get("steps")
+    for path, parent, step in walk(steps):
+        siblings = children_of[path[:-1]]
+        count = len(steps if parent is None else parent["steps"])
         if not isinstance(step, Mapping):
-            views.append(StepView(path, "", "", [("value", step)], [], len(steps), False))
+            siblings.append(StepView(path, "", "", [("value", step)], [], count, False))
             continue
         step_id = step.get("step_id")
         name = step.get("name")
-        views.append(
-            StepView(
-                path=path,
-                step_id=step_id if isinstance(step_id, str) else "",
-                name=name if isinstance(name, str) else "",
-                fields=ordered_step_fields(step),
-                children=_views(nested_steps(step.get("steps")), path),
-                sibling_count=len(steps),
-            )
+        view = StepView(
+            path=path,
+            step_id=step_id if isinstance(step_id, str) else "",
+            name=name if isinstance(name, str) else "",
+            fields=ordered_step_fields(step),
+            children=[],
+            sibling_count=count,
         )
-    return views
+        children_of[path] = view.children
+        siblings.append(view)
+    return top
 
 
 def ordered_definition(definition: Any) -> Any:
     """A copy of the definition with its keys in the fixed reading order, for JSON text."""
     if not isinstance(definition, Mapping):
         return definition
-    result = dict(_ordered(definition, METADATA_ORDER))
+    result = dict(ordered(definition, METADATA_ORDER))
     steps = result.pop("steps", None)
     if steps is not None or "steps" in definition:
         result["steps"] = _ordered_steps(steps)
@@ -159,25 +139,24 @@ def ordered_definition(definition: Any) -> Any:
 
 
 def _ordered_steps(steps: Any) -> Any:
+    """The steps with each step's fields in the fixed order (nested steps last), built in one
+    walk; anything that is not a step list is kept as it is."""
     if not isinstance(steps, list):
         return steps
-    ordered = []
-    for step in steps:
-        if isinstance(step, Mapping):
-            fields = dict(_ordered(step, STEP_FIELD_ORDER))
-            if "steps" in fields:
-                fields["steps"] = _ordered_steps(fields.pop("steps"))
-            ordered.append(fields)
-        else:
-            ordered.append(step)
-    return ordered
-
-
-def _ordered(mapping: Mapping[str, Any], first: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """Known names in their order, then the rest sorted by name."""
-    known = [(name, mapping[name]) for name in first if name in mapping]
-    rest = sorted((name, value) for name, value in mapping.items() if name not in first)
-    return known + rest
+    top: list[Any] = []
+    lists: dict[tuple[int, ...], list[Any]] = {(): top}
+    for path, _, step in walk(steps, max_depth=UNLIMITED):
+        if not isinstance(step, Mapping):
+            lists[path[:-1]].append(step)
+            continue
+        fields = dict(ordered(step))
+        if "steps" in fields:
+            nested = fields.pop("steps")
+            if nested_steps(nested):
+                nested = lists[path] = []
+            fields["steps"] = nested
+        lists[path[:-1]].append(fields)
+    return top
 
 
 def compact(value: Any, limit: int = MAX_SHOWN) -> str:
@@ -205,9 +184,9 @@ def describe_input(item: Any) -> str:
     elif isinstance(rest.get("entity_type"), str):
         head = rest.pop("entity_type") + " entity"
     else:
-        return compact(dict(_ordered(item, ())))
+        return compact(dict(ordered(item, ())))
     details = []
-    for name, value in _ordered(rest, ("scope", "collect", "context")):
+    for name, value in ordered(rest, ("scope", "collect", "context")):
         if value is True:
             details.append(name)
         elif name == "scope":

@@ -10,14 +10,26 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from combine_app.web.workflow_view import compact, quoted
+from combine_app.workflows.move_words import Orders, move_sentences
 
 Detail = Mapping[str, Any]
 
 
-def describe_entry(change_type: str, detail: Detail | None, actor: str | None) -> list[str]:
-    """One sentence per thing a history entry records, each starting with who did it."""
+def describe_entry(
+    change_type: str,
+    detail: Detail | None,
+    actor: str | None,
+    orders: tuple[Orders, Orders] | None = None,
+) -> list[str]:
+    """One sentence per thing a history entry records, each starting with who did it.
+
+    ``orders`` (the sibling orders before and after the change) let a move of one place be told
+    as the swap of two neighbours it is (see ``combine_app.workflows.move_words``)."""
     who = actor or "Someone"
     detail = detail or {}
+    if change_type == "step_reordered":
+        moves = move_sentences(_items(detail, "steps"), *(orders or (None, None)))
+        return [f"{who} reordered the steps: {sentence}" for sentence in moves]
     describe = _DESCRIBERS.get(change_type)
     if describe is None:
         return [f"{who} made a change ({compact(change_type, 40)})"]
@@ -44,23 +56,6 @@ def _removed(detail: Detail) -> list[str]:
         phrases.append(
             f"removed step {entry.get('step_id')}" + (f" from {parent}" if parent else "")
         )
-    return phrases
-
-
-def _moved(detail: Detail) -> list[str]:
-    phrases = []
-    for entry in _items(detail, "steps"):
-        step = f"moved step {entry.get('step_id')}"
-        before, after = entry.get("from_parent"), entry.get("to_parent")
-        old, new = _position(entry.get("from_position")), _position(entry.get("to_position"))
-        if before == after:
-            within = f" within {after}" if after else ""
-            phrases.append(f"{step}{within} from position {old} to {new}")
-        else:
-            phrases.append(
-                f"{step} from {_parent_name(before)} position {old} "
-                f"to {_parent_name(after)} position {new}"
-            )
     return phrases
 
 
@@ -119,10 +114,6 @@ def _position(value: Any) -> str:
 def _place(parent: Any, position: Any) -> str:
     where = f" inside {parent}" if parent else ""
     return f"{where} at position {_position(position)}"
-
-
-def _parent_name(parent: Any) -> str:
-    return str(parent) if parent else "the top level"
 
 
 def _deviation_requested(detail: Detail) -> list[str]:
@@ -188,7 +179,6 @@ _DESCRIBERS: dict[str, Callable[[Detail], list[str]]] = {
     "created": _created,
     "step_added": _added,
     "step_removed": _removed,
-    "step_reordered": _moved,
     "step_modified": _modified,
     "metadata_changed": _metadata,
     "status_changed": _status,

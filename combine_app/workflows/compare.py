@@ -11,24 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from combine_app.workflows.diff import STEP_ID, WorkflowDiff, diff_definitions
+from combine_app.workflows.diff import WorkflowDiff, change_fields, diff_definitions
 
 
 def comparison(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """What changed from ``old`` to ``new``, in the fields of a compare response."""
     diff = diff_definitions(old, new)
     return {
-        "steps_added": [entry[STEP_ID] for entry in diff.steps_added],
+        **change_fields(diff),
         "step_additions": diff.steps_added,
-        "steps_removed": [entry[STEP_ID] for entry in diff.steps_removed],
         "step_removals": diff.steps_removed,
-        "steps_reordered": diff.steps_reordered,
-        "steps_moved": [entry[STEP_ID] for entry in diff.steps_moved],
-        "step_moves": diff.steps_moved,
-        "steps_modified": [entry[STEP_ID] for entry in diff.steps_modified],
-        "step_changes": diff.steps_modified,
-        "metadata_changed": bool(diff.metadata_changes),
-        "metadata_changes": diff.metadata_changes,
         "is_same": diff.is_empty,
     }
 

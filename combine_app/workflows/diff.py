@@ -9,9 +9,18 @@ import marshal
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
+
+from combine_app.definition.tree import (
+    STEP_ID,
+    STEPS,
+    UNLIMITED,
+    nested_steps,
+    own_fields,
+    placements,
+    walk,
+)
 
 # Values are compared the way their canonical JSON texts compare: key order never matters, and
 # True != 1 and 1 != 1.0 at any depth. So a diff is empty exactly when the content hashes match.
@@ -22,8 +31,6 @@ from typing import Any
 # ordinary field of its step, so that replay can reproduce it exactly.
 
 HASH_PREFIX = "sha256:"
-STEPS = "steps"
-STEP_ID = "step_id"
 CHANGED = "changed"
 ADDED = "added"
 REMOVED = "removed"
@@ -90,17 +97,9 @@ def diff_definitions(old: Mapping[str, Any], new: Mapping[str, Any]) -> Workflow
 
 def replay(old: Mapping[str, Any], diff: WorkflowDiff) -> dict[str, Any]:
     """Apply a diff to the old definition and return the new one, sharing nothing with either."""
-    old_order, old_at = _index(old)
-    removed = {entry[STEP_ID] for entry in diff.steps_removed}
-    nodes = _replayed_steps(old_order, old_at, removed, diff)
-    layout = _replayed_layout(old_order, old_at, removed, diff)
-    for parent, child_ids in layout.items():
-        if parent is not None:
-            _node(nodes, parent)[STEPS] = [_node(nodes, child) for child in child_ids]
-    result = {key: copy.deepcopy(value) for key, value in old.items() if key != STEPS}
-    _apply_changes(result, diff.metadata_changes)
-    result[STEPS] = [_node(nodes, child) for child in layout.get(None, [])]
-    return result
+    working = Replay(old)
+    working.apply(diff)
+    return working.definition
 
 
 def history_changes(diff: WorkflowDiff, revision: int) -> list[tuple[str, dict[str, Any]]]:
@@ -140,6 +139,18 @@ def drift(
     return {
         "base_workflow_id": base_ref["workflow_id"],
         "base_version": base_ref["version"],
+        **change_fields(diff),
+        "is_drifted": is_drifted,
+        "source_available": source is not None,
+        "source_changed": source_changed,
+        "latest_version": latest_version,
+    }
+
+
+def change_fields(diff: WorkflowDiff) -> dict[str, Any]:
+    """A diff in the fields drift and compare both answer with: the step_ids of each kind of
+    change, the moves and field changes in full, and the metadata changes."""
+    return {
         "steps_added": _step_ids(diff.steps_added),
         "steps_removed": _step_ids(diff.steps_removed),
         "steps_reordered": diff.steps_reordered,
@@ -149,10 +160,6 @@ def drift(
         "step_changes": diff.steps_modified,
         "metadata_changed": bool(diff.metadata_changes),
         "metadata_changes": diff.metadata_changes,
-        "is_drifted": is_drifted,
-        "source_available": source is not None,
-        "source_changed": source_changed,
-        "latest_version": latest_version,
     }
 
 
@@ -161,53 +168,20 @@ def step_placements(definition: Mapping[str, Any]) -> dict[str, Placement]:
     return _index(definition)[1]
 
 
-def own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
-    """The step's fields without its nested steps, as the diff compares them."""
-    return _own_fields(step)
-
-
 def _index(definition: Mapping[str, Any]) -> tuple[list[str], dict[str, Placement]]:
-    """Walk the step tree with an explicit stack: step_ids in pre-order and each placement."""
-    stack: list[Placement] = _placements(None, _nested_steps(definition.get(STEPS)))
-    order: list[str] = []
-    placements: dict[str, Placement] = {}
-    while stack:
-        placement = stack.pop()
-        step = placement[2]
-        step_id = step[STEP_ID]
-        order.append(step_id)
-        placements[step_id] = placement
-        nested = step.get(STEPS)
-        if nested and isinstance(nested, list):
-            stack.extend(_placements(step_id, nested))
-    return order, placements
-
-
-def _placements(parent: str | None, steps: list[Any]) -> list[Placement]:
-    """The placements of a parent's steps, last first (the order the walk's stack wants)."""
-    count = len(steps)
-    return list(zip(repeat(parent, count), range(count - 1, -1, -1), reversed(steps), strict=True))
-
-
-def _nested_steps(value: Any) -> list[Any]:
-    """Return the steps a `steps` value holds: the list itself when it is a non-empty list."""
-    return value if isinstance(value, list) and value else []
-
-
-def _own_fields(step: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the step's fields without its nested steps (an empty `steps` list stays a field)."""
-    return {key: value for key, value in step.items() if key != STEPS or not _nested_steps(value)}
+    """The step_ids in document order and where each sits (``tree.placements``)."""
+    return placements(definition.get(STEPS))
 
 
 def _compared_fields(step: Mapping[str, Any]) -> Mapping[str, Any]:
     """Return the step's own fields for comparison, without a copy when it has no nested steps."""
-    return _own_fields(step) if _nested_steps(step.get(STEPS)) else step
+    return own_fields(step) if nested_steps(step.get(STEPS)) else step
 
 
 def _added_entry(step_id: str, placement: Placement) -> dict[str, Any]:
     """Describe an added step: where it sits in the new definition and its own fields."""
     parent, position, step = placement
-    return {"step_id": step_id, "parent": parent, "position": position, "step": _own_fields(step)}
+    return {"step_id": step_id, "parent": parent, "position": position, "step": own_fields(step)}
 
 
 def _removed_entry(step_id: str, placement: Placement) -> dict[str, Any]:
@@ -366,40 +340,97 @@ def _same_kinds(a: Any, b: Any) -> bool:
     return True
 
 
-def _replayed_steps(
-    old_order: list[str], old_at: dict[str, Placement], removed: set[str], diff: WorkflowDiff
-) -> dict[str, Step]:
-    """Build every step of the new definition, without nesting: kept ones edited, added ones."""
-    changes = {entry[STEP_ID]: entry["changes"] for entry in diff.steps_modified}
-    nodes: dict[str, Step] = {}
-    for step_id in old_order:
-        if step_id not in removed:
-            node = copy.deepcopy(_own_fields(old_at[step_id][2]))
-            _apply_changes(node, changes.get(step_id, ()))
-            nodes[step_id] = node
-    for entry in diff.steps_added:
-        nodes[entry[STEP_ID]] = {**copy.deepcopy(entry["step"]), STEP_ID: entry[STEP_ID]}
-    return nodes
+class Replay:
+    """A private copy of a definition, indexed by step_id, that diffs are applied to in place.
+
+    The one replay: ``replay`` applies one diff with it, and the history applies a run of
+    saves to one copy (``history_replay``)."""
+
+    def __init__(self, definition: Mapping[str, Any]) -> None:
+        self.definition: dict[str, Any] = json.loads(json.dumps(definition, ensure_ascii=False))
+        self.definition[STEPS] = self.definition.get(STEPS) or []
+        # step_id -> (the step, its parent's step_id or None)
+        self.at: dict[str, tuple[dict[str, Any], str | None]] = {
+            step[STEP_ID]: (step, None if parent is None else parent[STEP_ID])
+            for _, parent, step in walk(self.definition[STEPS], max_depth=UNLIMITED)
+        }
+
+    def children(self, parent: str | None) -> list[Any]:
+        """The steps now under ``parent`` (the top level for None)."""
+        if parent is None:
+            return self.definition[STEPS]
+        nested = self.at[parent][0].get(STEPS)
+        return nested if isinstance(nested, list) else []
+
+    def apply(self, diff: WorkflowDiff) -> None:
+        """Apply one diff in place, touching only the steps and parents it names."""
+        leaving = {entry[STEP_ID] for entry in diff.steps_removed}
+        leaving.update(entry[STEP_ID] for entry in diff.steps_moved)
+        placed: dict[str | None, list[tuple[int, str]]] = {}
+        for entry in diff.steps_added:
+            placed.setdefault(entry["parent"], []).append((entry["position"], entry[STEP_ID]))
+        for entry in diff.steps_moved:
+            placed.setdefault(entry["to_parent"], []).append((entry["to_position"], entry[STEP_ID]))
+        touched = set(placed)
+        for step_id in leaving:
+            if step_id not in self.at:
+                raise ValueError(f"diff does not apply: no step {step_id!r}")
+            touched.add(self.at[step_id][1])
+        for entry in diff.steps_added:
+            self.at[entry[STEP_ID]] = (
+                {**copy.deepcopy(entry["step"]), STEP_ID: entry[STEP_ID]},
+                None,
+            )
+        # New sibling lists of every parent the save touched, from the lists as they are now.
+        layouts = {}
+        for parent in touched:
+            if parent is not None and parent not in self.at:
+                raise ValueError(f"diff does not apply: no step {parent!r}")
+            staying = [step[STEP_ID] for step in self.children(parent)]
+            layouts[parent] = _fill(
+                placed.get(parent, []), [sid for sid in staying if sid not in leaving]
+            )
+        for entry in diff.steps_removed:
+            del self.at[entry[STEP_ID]]
+        for parent, child_ids in layouts.items():
+            if parent is not None and parent in self.at and not child_ids:
+                node = self.at[parent][0]
+                if _is_structure(node.get(STEPS)):
+                    del node[STEPS]  # its nested steps all left (an empty list is a field)
+        for entry in diff.steps_modified:
+            _apply_field_changes(self._step(entry[STEP_ID]), entry["changes"])
+        _apply_field_changes(self.definition, diff.metadata_changes)
+        for parent, child_ids in layouts.items():
+            if parent is not None and parent not in self.at:
+                if child_ids:
+                    raise ValueError(f"diff does not apply: no step {parent!r}")
+                continue
+            nodes = [self._step(child) for child in child_ids]
+            for child in child_ids:
+                self.at[child] = (self.at[child][0], parent)
+            if parent is None:
+                self.definition[STEPS] = nodes
+            elif nodes:
+                self.at[parent][0][STEPS] = nodes
+
+    def _step(self, step_id: str) -> dict[str, Any]:
+        try:
+            return self.at[step_id][0]
+        except KeyError:
+            raise ValueError(f"diff does not apply: no step {step_id!r}") from None
 
 
-def _replayed_layout(
-    old_order: list[str], old_at: dict[str, Placement], removed: set[str], diff: WorkflowDiff
-) -> dict[str | None, list[str]]:
-    """Order each parent's children: placed steps at their positions, the rest in old order."""
-    placed: dict[str | None, list[tuple[int, str]]] = {}
-    for entry in diff.steps_added:
-        placed.setdefault(entry["parent"], []).append((entry["position"], entry[STEP_ID]))
-    for entry in diff.steps_moved:
-        placed.setdefault(entry["to_parent"], []).append((entry["to_position"], entry[STEP_ID]))
-    moved = {entry[STEP_ID] for entry in diff.steps_moved}
-    staying: dict[str | None, list[str]] = {}
-    for step_id in old_order:
-        if step_id not in removed and step_id not in moved:
-            staying.setdefault(old_at[step_id][0], []).append(step_id)
-    return {
-        parent: _fill(placed.get(parent, []), staying.get(parent, []))
-        for parent in placed.keys() | staying.keys()
-    }
+def _is_structure(value: Any) -> bool:
+    return isinstance(value, list) and bool(value)
+
+
+def _apply_field_changes(target: dict[str, Any], changes: Iterable[Mapping[str, Any]]) -> None:
+    """Set or drop fields as the changes say (values are not shared: the tree is private)."""
+    for change in changes:
+        if change["change"] == REMOVED:
+            target.pop(change["field"], None)
+        else:
+            target[change["field"]] = copy.deepcopy(change["new"])
 
 
 def _fill(placed: list[tuple[int, str]], staying: list[str]) -> list[str]:
@@ -411,23 +442,6 @@ def _fill(placed: list[tuple[int, str]], staying: list[str]) -> list[str]:
         slots[position] = step_id
     rest = iter(staying)
     return [step_id if step_id is not None else next(rest) for step_id in slots]
-
-
-def _node(nodes: dict[str, Step], step_id: str) -> Step:
-    """Return a replayed step, or fail clearly when the diff names a step that is not there."""
-    try:
-        return nodes[step_id]
-    except KeyError:
-        raise ValueError(f"diff does not apply: no step {step_id!r}") from None
-
-
-def _apply_changes(target: dict[str, Any], changes: Iterable[Mapping[str, Any]]) -> None:
-    """Apply field changes to a mapping in place (copies of the new values)."""
-    for change in changes:
-        if change["change"] == REMOVED:
-            target.pop(change["field"], None)
-        else:
-            target[change["field"]] = copy.deepcopy(change["new"])
 
 
 def _step_ids(entries: list[dict[str, Any]]) -> list[str]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from combine_app.definition.tree import own_fields
 from combine_app.workflows import diff as structural
 
 STEP_ADDED = "step_added"
@@ -91,7 +92,7 @@ def drift_items(
     if diff.steps_removed:
         source_at = structural.step_placements(source)
         for entry in diff.steps_removed:
-            fields = structural.own_fields(source_at[entry["step_id"]][2])
+            fields = own_fields(source_at[entry["step_id"]][2])
             place = _place(entry["parent"], entry["position"]) | {"step": fields}
             items.append(_item(STEP_REMOVED, entry["step_id"], None, None, place, None))
     for move in diff.steps_moved:

@@ -12,8 +12,6 @@ No session, no Flask, no models: the migrations import this module.
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,8 +20,8 @@ from combine_app.workflows.diff import (
     REMOVED,
     STEP_ID,
     STEPS,
+    Replay,
     WorkflowDiff,
-    _fill,
     content_hash,
     replay,
 )
@@ -112,7 +110,7 @@ def replay_revisions(
     but the definition is copied once and each save touches only the steps and sibling lists
     it names: a save of a 1,000-step workflow costs microseconds, not a full rebuild.
     """
-    working = _Working(definition)
+    working = Replay(definition)
     replayed = 0
     for entries in revisions:
         diff = diff_of_entries(entries)
@@ -120,98 +118,6 @@ def replay_revisions(
             working.apply(diff)
             replayed += 1
     return working.definition, replayed
-
-
-class _Working:
-    """A private copy of a definition, indexed by step_id, that diffs are applied to in place."""
-
-    def __init__(self, definition: Mapping[str, Any]) -> None:
-        self.definition: dict[str, Any] = json.loads(json.dumps(definition, ensure_ascii=False))
-        self.definition[STEPS] = self.definition.get(STEPS) or []
-        # step_id -> (the step, its parent's step_id or None)
-        self.at: dict[str, tuple[dict[str, Any], str | None]] = {}
-        pending: list[tuple[str | None, list[Any]]] = [(None, self.definition[STEPS])]
-        while pending:
-            parent, steps = pending.pop()
-            for step in steps:
-                self.at[step[STEP_ID]] = (step, parent)
-                nested = step.get(STEPS)
-                if isinstance(nested, list) and nested:
-                    pending.append((step[STEP_ID], nested))
-
-    def children(self, parent: str | None) -> list[Any]:
-        """The steps now under ``parent`` (the top level for None)."""
-        if parent is None:
-            return self.definition[STEPS]
-        nested = self.at[parent][0].get(STEPS)
-        return nested if isinstance(nested, list) else []
-
-    def apply(self, diff: WorkflowDiff) -> None:
-        """Apply one save's diff, as ``diff.replay`` would, touching only what it names."""
-        leaving = {entry[STEP_ID] for entry in diff.steps_removed}
-        leaving.update(entry[STEP_ID] for entry in diff.steps_moved)
-        placed: dict[str | None, list[tuple[int, str]]] = {}
-        for entry in diff.steps_added:
-            placed.setdefault(entry["parent"], []).append((entry["position"], entry[STEP_ID]))
-        for entry in diff.steps_moved:
-            placed.setdefault(entry["to_parent"], []).append((entry["to_position"], entry[STEP_ID]))
-        touched = set(placed)
-        for step_id in leaving:
-            if step_id not in self.at:
-                raise ValueError(f"diff does not apply: no step {step_id!r}")
-            touched.add(self.at[step_id][1])
-        for entry in diff.steps_added:
-            self.at[entry[STEP_ID]] = ({**entry["step"], STEP_ID: entry[STEP_ID]}, None)
-        # New sibling lists of every parent the save touched, from the lists as they are now.
-        layouts = {}
-        for parent in touched:
-            if parent is not None and parent not in self.at:
-                raise ValueError(f"diff does not apply: no step {parent!r}")
-            staying = [step[STEP_ID] for step in self.children(parent)]
-            layouts[parent] = _fill(
-                placed.get(parent, []), [sid for sid in staying if sid not in leaving]
-            )
-        for entry in diff.steps_removed:
-            del self.at[entry[STEP_ID]]
-        for parent, child_ids in layouts.items():
-            if parent is not None and parent in self.at and not child_ids:
-                node = self.at[parent][0]
-                if _is_structure(node.get(STEPS)):
-                    del node[STEPS]  # its nested steps all left (an empty list is a field)
-        for entry in diff.steps_modified:
-            _apply_field_changes(self._step(entry[STEP_ID]), entry["changes"])
-        _apply_field_changes(self.definition, diff.metadata_changes)
-        for parent, child_ids in layouts.items():
-            if parent is not None and parent not in self.at:
-                if child_ids:
-                    raise ValueError(f"diff does not apply: no step {parent!r}")
-                continue
-            nodes = [self._step(child) for child in child_ids]
-            for child in child_ids:
-                self.at[child] = (self.at[child][0], parent)
-            if parent is None:
-                self.definition[STEPS] = nodes
-            elif nodes:
-                self.at[parent][0][STEPS] = nodes
-
-    def _step(self, step_id: str) -> dict[str, Any]:
-        try:
-            return self.at[step_id][0]
-        except KeyError:
-            raise ValueError(f"diff does not apply: no step {step_id!r}") from None
-
-
-def _is_structure(value: Any) -> bool:
-    return isinstance(value, list) and bool(value)
-
-
-def _apply_field_changes(target: dict[str, Any], changes: Iterable[Mapping[str, Any]]) -> None:
-    """Set or drop fields as the changes say (values are not shared: the tree is private)."""
-    for change in changes:
-        if change["change"] == REMOVED:
-            target.pop(change["field"], None)
-        else:
-            target[change["field"]] = copy.deepcopy(change["new"])
 
 
 def undo_to_base(

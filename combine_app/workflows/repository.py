@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 
 from sqlalchemy import Row, event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from combine_app.database import utcnow
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
@@ -36,12 +36,23 @@ class WorkflowInstanceRepository:
     def get_by_project_id(
         self, project_id: uuid.UUID, *, for_update: bool = False
     ) -> WorkflowInstance | None:
-        """The project's instance; with ``for_update`` the row is locked (PostgreSQL)."""
+        """The project's instance; with ``for_update`` the row is locked (PostgreSQL).
+
+        A row this transaction has locked already is not read again: the If-Match check and
+        the service's change share one locked read (the definition is parsed once)."""
+        held = _locked_rows(self.session) if for_update else None
+        if held is not None and project_id in held:
+            return held[project_id]
         query = select(WorkflowInstance).where(WorkflowInstance.project_id == project_id)
         if for_update:
             # Refresh an already-loaded object with the locked row's committed values.
+            # FOR NO KEY UPDATE: the key never changes, so rows that refer to the instance
+            # (a drift kept by a concurrent read, history) may still be inserted meanwhile.
             query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
-        return self.session.scalar(query)
+        instance = self.session.scalar(query)
+        if held is not None and instance is not None:
+            held[project_id] = instance
+        return instance
 
     def get_by_id(self, instance_id: uuid.UUID) -> WorkflowInstance | None:
         """The instance with this id."""
@@ -150,3 +161,17 @@ def count_new_history(session: Session, flush_context) -> None:
         instance = session.identity_map.get(session.identity_key(WorkflowInstance, instance_id))
         if instance is not None:
             session.expire(instance, ["history_count"])
+
+
+def _locked_rows(session: Session | scoped_session) -> dict | None:
+    """The instances locked in the session's current transaction, by project id (None outside
+    a transaction). A new transaction starts with none: a lock never outlives its transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    transaction = session.get_transaction()
+    if transaction is None:
+        return None
+    held = session.info.get("locked_instances")
+    if held is None or held[0] is not transaction:
+        held = session.info["locked_instances"] = (transaction, {})
+    return held[1]

@@ -11,13 +11,16 @@ import re
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from combine_app.catalog import validation as pow_rules
+from combine_app.definition import patterns
 from combine_app.schemas import (
     DescribedDict,
+    FullMatch,
     PageArgs,
     PageSchema,
     ResponseSchema,
     StrictSchema,
     Trimmed,
+    WholeNumber,
 )
 from combine_app.workflows import drift_items
 from combine_app.workflows.models import (
@@ -27,8 +30,11 @@ from combine_app.workflows.models import (
     STATUSES,
 )
 
-IDENTIFIER = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Must match ^[a-z][a-z0-9_]*$.")
-SEMVER = validate.Regexp(r"^\d+\.\d+\.\d+$", error="Must be a version like 1.0.0.")
+# One pattern each, shared with the config loader and validation (combine_app/definition).
+IDENTIFIER = FullMatch(
+    patterns.IDENTIFIER_PATTERN, f"Must be an identifier: it {patterns.IDENTIFIER_WORDS}."
+)
+SEMVER = FullMatch(patterns.SEMVER_PATTERN, patterns.SEMVER_WORDS)
 # Described as the rules the service applies (catalog/validation.py); loaded by it, not here.
 _ID = [validate.Length(min=1, max=pow_rules.MAX_ID_LENGTH), IDENTIFIER]
 _POW_CLASS = validate.OneOf(pow_rules.CONFIG_POW_CLASSES)
@@ -120,9 +126,7 @@ class ReasonSchema(StrictSchema):
 class RestoreSchema(StrictSchema):
     """Body of ``POST …/workflow/restore``: the revision to make current again, and why."""
 
-    revision = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=2_000_000_000)
-    )
+    revision = WholeNumber(required=True, validate=validate.Range(min=1, max=2_000_000_000))
     reason = Reason()
 
 

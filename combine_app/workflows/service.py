@@ -436,11 +436,17 @@ class WorkflowInstanceService:
         return HistoryPage(self.instances.get_history(instance.id, limit, offset, total), total)
 
     def complete_instance(
-        self, project: Project, changed_by: str, reason: str | None = None
+        self,
+        project: Project,
+        changed_by: str,
+        reason: str | None = None,
+        *,
+        expected_revision: int | None = None,
     ) -> WorkflowInstance:
         """``active`` to ``completed``; 409 from any other status."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
+        require_revision(instance, expected_revision)
         if instance.status != "active":
             raise Conflict(
                 f"Only an active workflow can be completed; this one is {instance.status}."
@@ -448,11 +454,17 @@ class WorkflowInstanceService:
         return self._change_status(instance, "completed", changed_by, reason)
 
     def archive_instance(
-        self, project: Project, changed_by: str, reason: str | None = None
+        self,
+        project: Project,
+        changed_by: str,
+        reason: str | None = None,
+        *,
+        expected_revision: int | None = None,
     ) -> WorkflowInstance:
         """Any status to ``archived``; 409 when already archived."""
         self._ensure_editable_project(project)
         instance = self.get_instance(project, for_update=True)
+        require_revision(instance, expected_revision)
         if instance.status == "archived":
             raise Conflict("The workflow is already archived.")
         return self._change_status(instance, "archived", changed_by, reason)

@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from combine_app import clock
 from combine_app.auth.models import User
+from combine_app.catalog.errors import CatalogError
 from combine_app.catalog.loader import PackageLoader
 from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.workflows.deviations import authorship_in
-from combine_app.workflows.drift_items import REQUESTED
+from combine_app.workflows.drift_items import REQUESTED, STEP_MOVED
 from combine_app.workflows.four_eyes import approval_refusal
 from combine_app.workflows.models import AcceptedDeviation, WorkflowInstance
+from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.service import WorkflowInstanceService
 
 
@@ -36,6 +38,7 @@ class Waiting:
     item: dict[str, Any]
     request: dict[str, Any]
     revision: int
+    move_words: str | None = None  # a moved step's item, as every page tells that move
 
 
 def waiting_for(
@@ -79,5 +82,21 @@ def waiting_for(
                 user.username, item["acceptance"], item, saved[instance.id], four_eyes
             )
             if refusal is None:
-                waiting.append(Waiting(project, item, item["acceptance"], instance.revision))
+                words = _move_words(loader, instance, drifts[instance.id], item)
+                waiting.append(Waiting(project, item, item["acceptance"], instance.revision, words))
     return waiting
+
+
+def _move_words(
+    loader: PackageLoader, instance: WorkflowInstance, drift: dict, item: dict
+) -> str | None:
+    """A moved step's item in the words of ``move_words`` (None for any other item)."""
+    if item["kind"] != STEP_MOVED:
+        return None
+    ref = instance.base_workflow_ref
+    try:
+        source = loader.get_definition(ref["workflow_id"], ref["version"])
+    except CatalogError:
+        source = None
+    words = sentences_by_step(drift["step_moves"], source, instance.effective_workflow)
+    return words.get(item["step_id"])

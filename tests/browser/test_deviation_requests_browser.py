@@ -29,16 +29,18 @@ def signed_in(browser, base_url: str, username: str):
     return page
 
 
-def add_member(page, base_url: str, project_key: str, username: str, role: str) -> None:
-    """Add a member from the owner's signed-in browser session, through the members API (the
-    session's CSRF token in the header, as the pages' scripts send it)."""
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    response = page.request.put(
-        f"{base_url}/api/v1/projects/{project_key}/members/{username}",
-        data={"role": role},
-        headers={"X-CSRFToken": token},
-    )
-    assert response.status == 201, response.text()
+def add_member(page, project_url: str, username: str, role: str) -> None:
+    """The owner adds a member from the project page's Members section."""
+    from playwright.sync_api import expect
+
+    page.goto(project_url)
+    members = page.locator("#members")
+    members.get_by_label("Username").fill(username)
+    members.get_by_label("Role", exact=True).select_option(role)
+    members.get_by_role("button", name="Add member").click()
+    page.wait_for_url(f"{project_url}#members")
+    expect(page.locator(".flash-success")).to_have_text(f"Added {username} as {role}.")
+    expect(page.locator("#members tbody")).to_contain_text(username)
 
 
 def test_an_editor_requests_and_a_second_person_approves_from_the_waiting_page(
@@ -56,9 +58,13 @@ def test_an_editor_requests_and_a_second_person_approves_from_the_waiting_page(
         project_url = alice.url
         alice.get_by_text("Software Product Development", exact=True).last.click()
         alice.get_by_role("button", name="Assign workflow").click()
-        key = project_url.rsplit("/", 1)[1]
-        add_member(alice, live_server, key, "bob", "editor")
-        add_member(alice, live_server, key, "carol", "approver")
+        add_member(alice, project_url, "bob", "editor")
+        add_member(alice, project_url, "carol", "approver")
+        alice.locator("#policy").get_by_label(
+            "Four-eyes: a second person decides every request"
+        ).check()
+        alice.locator("#policy").get_by_role("button", name="Save policy").click()
+        expect(alice.locator("#policy")).to_contain_text("Four-eyes: on.")
         screenshot(alice, "requests-01-assigned")
 
         bob.goto(project_url)

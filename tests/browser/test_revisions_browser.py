@@ -80,7 +80,7 @@ def test_edit_with_reasons_compare_and_restore_with_a_reason(live_server, browse
         expect(newest).to_contain_text("This change restored revision 2.")
         expect(newest).to_contain_text("Reason: Discovery goes first after all")
         expect(newest).to_contain_text("revision 4")
-        expect(newest).to_contain_text("alice moved step")
+        expect(newest).to_contain_text("alice reordered the steps: ")
         screenshot(page, "12-04-history-says-restored")
     finally:
         context.close()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from combine_app.catalog.loader import PackageLoader
-from combine_app.catalog.validation import iter_steps
+from combine_app.definition.tree import iter_steps
 
 from .helpers import copy_tree
 

@@ -154,6 +154,8 @@ MODEL_FREE_MODULES = {
     "combine_app.catalog.errors": REPO_ROOT / "combine_app/catalog/errors.py",
     "combine_app.catalog.validation": REPO_ROOT / "combine_app/catalog/validation.py",
     "combine_app.portable_json": REPO_ROOT / "combine_app/portable_json.py",
+    "combine_app.definition.tree": REPO_ROOT / "combine_app/definition/tree.py",
+    "combine_app.definition.patterns": REPO_ROOT / "combine_app/definition/patterns.py",
 }
 
 

@@ -209,3 +209,28 @@ def test_warnings_come_after_errors_and_severities_are_the_two_words():
     severities = [p.severity for p in problems(definition)]
     assert severities == sorted(severities, key=lambda s: s != ERROR)
     assert set(severities) <= {ERROR, WARNING}
+
+
+def test_an_error_a_step_already_had_is_not_added_by_moving_that_step():
+    broken = ours()
+    broken["steps"][0]["produces"] = "renamed_brief"
+    moved = copy.deepcopy(broken)
+    moved["steps"].insert(1, moved["steps"].pop(0))  # the broken step moves down one place
+    assert ("error", "unknown_document_type", "/steps/1/produces") in found(moved)
+    assert errors_added(broken, moved) == []
+    # The same error on another step is that step's new error.
+    moved["steps"][2]["produces"] = "renamed_brief"
+    assert [(p.code, p.pointer) for p in errors_added(broken, moved)] == [
+        ("unknown_document_type", "/steps/2/produces")
+    ]
+
+
+def test_a_definition_without_errors_adds_none_without_checking_the_one_before(monkeypatch):
+    import combine_app.definition.rules as module
+
+    checked = []
+    real_problems = module.problems
+    monkeypatch.setattr(module, "problems", lambda d: checked.append(d) or real_problems(d))
+    before, after = {"steps": "not even steps"}, ours()
+    assert errors_added(before, after) == []
+    assert checked == [after]  # the save's own definition only

@@ -10,13 +10,15 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from combine_app.definition.editing import locate, place_options
+from combine_app.definition.tree import ordered_step_fields
 from combine_app.projects import service as project_service
-from combine_app.web.workflow_edit import locate, place_options
-from combine_app.web.workflow_view import ordered_step_fields
 from combine_app.web.workflow_words import describe_entry
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
 
 SPD = "software_product_development"
+# Moving product_discovery (first) down, in the words every page uses for it.
+SWAP = "product_discovery and requirements_definition swapped places (positions 1 and 2)"
 LEAN = "lean_product_development"
 STALE = (
     "This workflow was changed since you opened it (now revision {now}). Reload to see the "
@@ -308,10 +310,8 @@ def test_drift_fragment_lists_what_changed_and_the_full_page_wraps_it(client, as
     assert "<html" not in body
     shown = text(body)
     assert "Steps removed (1) release_readiness" in shown
-    assert (
-        "Steps moved (1) requirements_definition Requirements Definition: from position 2 to 1"
-        in shown
-    )
+    # The person moved product_discovery down; the words name both steps, never only one.
+    assert f"Steps moved (1) {SWAP}" in shown
     assert "role: 'Product Manager 1.0' → 'Lead Product Manager'" in shown
 
     full = get_page(client, f"{project_url(assigned)}/workflow/drift")
@@ -358,7 +358,7 @@ def test_moving_and_removing_then_saving_is_one_change_shown_as_drifted_with_his
     assert "Drifted" in shown and "In sync" not in shown
     assert "Revision 2" in shown
     assert "alice removed step release_readiness" in shown
-    assert "alice moved step requirements_definition from position 2 to 1" in shown
+    assert f"alice reordered the steps: {SWAP}" in shown
     # Newest first: this change, then the creation.
     assert shown.index("removed step release_readiness") < shown.index("created the workflow")
 
@@ -368,11 +368,17 @@ def test_editor_controls_change_only_the_working_copy_until_save(client, assigne
     moved = editor_post(client, assigned, form_fields(page), "up:4.1")
     assert moved.status_code == 200
     page = moved.get_data(as_text=True)
-    assert "Moved step epic_implementation up to position 1." in text(page)
+    assert (
+        "Moved step epic_implementation up: epic_implementation and story_breakdown swapped "
+        "places inside per_epic (positions 1 and 2)." in text(page)
+    )
     working = json.loads(form_fields(page)["working_copy"])
     nested = [s["step_id"] for s in working["steps"][4]["steps"]]
     assert nested == ["epic_implementation", "story_breakdown", "code_review"]
-    assert "You moved step epic_implementation within per_epic from position 2 to 1" in text(page)
+    assert (
+        "You reordered the steps: epic_implementation and story_breakdown swapped places "
+        "inside per_epic (positions 1 and 2)" in text(page)
+    )
     assert instance_row(db_session, assigned).revision == 1
 
 
@@ -703,7 +709,7 @@ def test_history_sentences_for_every_change_type():
         "to_position": 2,
     }
     assert describe_entry("step_reordered", {"steps": [move]}, "alice") == [
-        "alice moved step b from the top level position 1 to p position 3"
+        "alice reordered the steps: b moved from the top level (position 1) into p (position 3)"
     ]
     assert describe_entry("status_changed", {"from": "active", "to": "archived"}, None) == [
         "Someone archived the workflow"

@@ -120,3 +120,20 @@ def test_bearer_calls_send_no_session_cookie(api, key, workflow):
     response = api.get(f"/projects/{key}/workflow")
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
+
+
+def test_a_put_with_if_match_reads_the_instance_row_once(api, key, workflow, count_queries):
+    etag = api.get(f"/projects/{key}/workflow").headers["ETag"]
+    body = {"effective_workflow": edited(source(), description="read once")}
+    with count_queries() as statements:
+        response = api.put(f"/projects/{key}/workflow", json=body, headers={"If-Match": etag})
+    assert response.status_code == 200
+    reads = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT") and "FROM workflow_instances" in s
+    ]
+    assert len(reads) == 1, reads
+    # The next transaction locks the row afresh: a stale ETag is still refused.
+    again = api.put(f"/projects/{key}/workflow", json=body, headers={"If-Match": etag})
+    assert again.status_code == 412

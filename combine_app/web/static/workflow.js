@@ -74,10 +74,97 @@
     }
   }
 
+  /* Unsaved changes: edits typed into the fields are listed as they are made (the server lists
+     them once a control or Save sends them), and leaving the page with anything unsaved, typed
+     or already in the working copy, asks first. */
+  var leaving = false; // Save, or a Cancel / Start over the person confirmed
+
+  function shortText(value) {
+    var text = value.replace(/\s+/g, " ").trim();
+    return text.length > 60 ? text.slice(0, 59) + "…" : text;
+  }
+
+  function stepOf(field) {
+    var step = field.closest("[data-step-id]");
+    return step && step.dataset.stepId ? "step " + step.dataset.stepId : "the step";
+  }
+
+  function typedEdits() {
+    var sentences = [];
+    var startedStep = false;
+    form.querySelectorAll("input, textarea").forEach(function (field) {
+      var name = field.name || "";
+      if (field.type === "hidden" || field.type === "checkbox" || name === "reason") return;
+      if (field.value === field.defaultValue) return;
+      var parts = name.split(":");
+      if (parts[0] === "f" || parts[0] === "j") {
+        var was = parts[0] === "f" ? "'" + shortText(field.defaultValue) + "'" : shortText(field.defaultValue);
+        var now = parts[0] === "f" ? "'" + shortText(field.value) + "'" : shortText(field.value);
+        sentences.push("You changed " + parts.slice(2).join(":") + " of " + stepOf(field) + ": " + was + " → " + now);
+      } else if (parts[0] === "nf-name" && field.value.trim()) {
+        sentences.push("You are adding field " + shortText(field.value) + " to " + stepOf(field));
+      } else if (name.indexOf("new-") === 0 && field.value.trim() && !startedStep) {
+        startedStep = true;
+        sentences.push("You started a new step under “Add a step”: press Add step to add it");
+      } else if (name === "definition_json") {
+        sentences.push("You edited the definition as JSON: press Apply JSON to apply it");
+      }
+    });
+    return sentences;
+  }
+
+  function showTyped() {
+    var list = form.querySelector("[data-typed]");
+    if (!list) return [];
+    var sentences = typedEdits();
+    list.textContent = "";
+    sentences.forEach(function (sentence) {
+      var item = document.createElement("li");
+      item.textContent = sentence;
+      list.appendChild(item);
+    });
+    list.hidden = sentences.length === 0;
+    var none = form.querySelector("[data-none]");
+    if (none) none.hidden = sentences.length > 0;
+    return sentences;
+  }
+
+  function hasUnsaved() {
+    var pending = form.querySelector("[data-unsaved]");
+    return (pending && pending.dataset.unsaved === "1") || typedEdits().length > 0;
+  }
+
+  form.addEventListener("input", showTyped);
+  form.addEventListener("change", showTyped);
+
+  form.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-discard]");
+    if (!link || !hasUnsaved()) return;
+    if (window.confirm("Leave the editor? Your unsaved changes will be lost.")) {
+      leaving = true;
+    } else {
+      event.preventDefault();
+    }
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving || !hasUnsaved()) return;
+    event.preventDefault();
+    event.returnValue = ""; // older browsers need it set to show the dialog
+  });
+
+  window.addEventListener("pageshow", function () {
+    leaving = false; // back from the page left (a cached page): ask again next time
+    showTyped();
+  });
+
   form.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     var op = submitter && submitter.name === "op" ? submitter.value : "apply";
-    if (op === "save" || form.dataset.plain === "1") return; // Save navigates as usual
+    if (op === "save" || form.dataset.plain === "1") {
+      leaving = true; // Save navigates as usual (so does a control sent without the script)
+      return;
+    }
     event.preventDefault();
     if (busy) return;
     busy = true;
@@ -97,6 +184,7 @@
         if (response.ok || response.status === 409 || response.status === 422) {
           return response.text().then(function (html) {
             swap(html, reopen, jsonOpen);
+            showTyped();
           });
         }
         // Anything else (an expired session, a server error): let the browser show it.

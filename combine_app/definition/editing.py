@@ -1,4 +1,5 @@
-"""The edit page's working copy: field edits from the form, step moves, removals and additions.
+"""The editor's operations on a working copy (pure: no Flask, no database): field edits,
+step moves, removals and additions.
 
 The working copy is a plain definition dict that travels with the form (a hidden JSON field)
 until Save sends it to the service as one full replacement. Steps are addressed by their path
@@ -12,7 +13,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from combine_app.catalog.validation import IDENTIFIER, MAX_ID_LENGTH
+from combine_app.definition import tree
+from combine_app.definition.patterns import IDENTIFIER_WORDS, MAX_ID_LENGTH, is_identifier
+from combine_app.definition.tree import nested_steps, ordered_step_fields
 from combine_app.portable_json import (
     TOO_DEEP,
     NotPortable,
@@ -21,7 +24,6 @@ from combine_app.portable_json import (
     text_problem,
     text_problems,
 )
-from combine_app.web.workflow_view import nested_steps, ordered_step_fields
 
 Path = tuple[int, ...]
 # Where the "Add a step" form put its problems, and the pseudo-field of a step's new-field row.
@@ -58,33 +60,25 @@ def parse_path(text: str) -> Path:
 
 
 def walk(definition: Mapping[str, Any]) -> Iterator[tuple[Path, Any]]:
-    """Every step with its path, parents before their nested steps."""
-    stack: list[tuple[Path, Any]] = []
-    top = definition.get("steps")
-    if isinstance(top, list):
-        stack.extend(((index,), step) for index, step in reversed(list(enumerate(top))))
-    while stack:
-        path, step = stack.pop()
+    """Every step with its path, parents before their nested steps (the definition's one walk)."""
+    for path, _, step in tree.walk(definition.get("steps")):
         yield path, step
-        if isinstance(step, Mapping):
-            children = nested_steps(step.get("steps"))
-            stack.extend(
-                ((*path, index), child) for index, child in reversed(list(enumerate(children)))
-            )
 
 
 def _siblings(definition: dict[str, Any], path: Path) -> list[Any]:
     """The list that holds the step at ``path``; EditError when the path leads nowhere."""
-    steps = definition.get("steps")
-    for index in path[:-1]:
-        if not isinstance(steps, list) or not 0 <= index < len(steps):
-            break
-        parent = steps[index]
-        steps = parent.get("steps") if isinstance(parent, dict) else None
-    else:
-        if isinstance(steps, list) and 0 <= path[-1] < len(steps):
-            return steps
-    raise EditError("That step is no longer on the page; reload it.")
+    siblings = tree.siblings_at(definition, path)
+    if siblings is None:
+        raise EditError("That step is no longer on the page; reload it.")
+    return siblings
+
+
+def step_or_none(definition: Mapping[str, Any], path: Path) -> Any:
+    """The step at ``path``, or None when the path leads nowhere."""
+    try:
+        return tree.step_at(definition, path)
+    except LookupError:
+        return None
 
 
 def step_label(step: Any) -> str:
@@ -150,10 +144,9 @@ def add_step(definition: dict[str, Any], fields: Mapping[str, str], place: str) 
     step_id = (fields.get("step_id") or "").strip()
     if not step_id:
         raise EditError("Give the new step a step_id.", ADD_FORM, "step_id")
-    if len(step_id) > MAX_ID_LENGTH or IDENTIFIER.fullmatch(step_id) is None:
+    if not is_identifier(step_id):
         raise EditError(
-            "A step_id starts with a lowercase letter and holds only lowercase letters, digits "
-            f"and underscores (at most {MAX_ID_LENGTH}).",
+            f"A step_id {IDENTIFIER_WORDS} (at most {MAX_ID_LENGTH} characters).",
             ADD_FORM,
             "step_id",
         )
