@@ -59,7 +59,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects; importing the models registers every table."""
     import combine_app.models  # noqa: F401
-    from combine_app.workflows.drift_store import commit_read_fills
+    from combine_app.database import commit_read_fills
 
     app.session_interface = LeanSessionInterface()
     db.init_app(app)

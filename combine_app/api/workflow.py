@@ -81,7 +81,7 @@ def put_workflow(data: dict, project_id: str):
 
 @api.get("/projects/<project_id>/workflow/drift", tags=TAGS)
 @reads_caller(reads.project_instance_drift)
-@api.response(200, DriftResponseSchema, description="The drift now.")
+@api.response(200, DriftResponseSchema, description="The drift, computed now.")
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
     return instance_service().drift_of(g.read.instance(), g.read.kept_drift())

@@ -11,7 +11,7 @@ applied at read time (``drift_items.with_acceptances``), never kept.
 Rows are filled where a drift is computed: in the caller's transaction, inside a savepoint, so a
 fill that cannot be written (a lock it would wait for ends in a deadlock, SQLite's writer is
 busy) is skipped and the drift is only served. A write request's fill commits with its change;
-a read request's is committed at the end of the request (``commit_read_fills``).
+a read request's is committed at the end of the request (``database.commit_read_fills``).
 """
 
 from __future__ import annotations
@@ -22,22 +22,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from combine_app.database import utcnow
-from combine_app.extensions import db
+from combine_app.database import KEPT_BY_A_READ, utcnow
 from combine_app.workflows.models import WorkflowDrift, WorkflowInstanceCheckpoint
 from combine_app.workflows.revisions import BASE_REVISION
 
 # Bump whenever computed_drift or drift_summary would answer differently for the same inputs:
 # every kept row then no longer matches and is computed again on its next read.
 FORMAT = 1
-# The session.info key that tells a read request it filled rows to commit.
-FILLED = "drift_store_filled"
 
 _drifts = WorkflowDrift.__table__
 _checkpoints = WorkflowInstanceCheckpoint.__table__
@@ -161,24 +157,5 @@ def fill(session: Session, rows: list[dict[str, Any]]) -> bool:
     except DBAPIError as error:
         log.info("Drift not kept (%s); it is computed again on the next read.", error.orig)
         return False
-    session.info[FILLED] = True
+    session.info[KEPT_BY_A_READ] = True
     return True
-
-
-def commit_read_fills(response):
-    """``after_request``: commit the rows a successful read request (GET, HEAD) filled.
-
-    A read request otherwise ends in a rollback and nothing else in it writes; its answer is
-    built by now, so the commit only ends its transaction. A write request's fills went with its
-    own unit of work, committed or rolled back with the change they were computed from.
-    """
-    session = db.session
-    if not session.info.pop(FILLED, False):
-        return response
-    if request.method in ("GET", "HEAD") and response.status_code < 400:
-        try:
-            session.commit()
-        except DBAPIError as error:
-            session.rollback()
-            log.info("Drift not kept (%s); it is computed again on the next read.", error.orig)
-    return response
