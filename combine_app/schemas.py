@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
@@ -55,6 +56,33 @@ class DescribedDict(fields.Dict):
         self.described_by = described_by
 
 
+_WHOLE_TEXT = re.compile(r"(-?[0-9]{1,12})(?:\.0*)?")
+
+
+class WholeNumber(fields.Integer):
+    """An integer as the document's ``integer`` (JSON Schema) reads it: 3 and 3.0 are 3; 3.5,
+    ``true`` and ``"3"`` in a JSON body are refused ("Not a valid integer.").
+
+    ``from_text``: the value comes from a query string, where "3" and "3.0" are 3 too.
+    """
+
+    def __init__(self, *, from_text: bool = False, **kwargs):
+        super().__init__(strict=True, **kwargs)
+        self.from_text = from_text
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif self.from_text and isinstance(value, str):
+            match = _WHOLE_TEXT.fullmatch(value.strip())
+            if match is None:
+                raise self.make_error("invalid", input=value)
+            value = int(match.group(1))
+        return super()._validated(value)
+
+
 class StrictSchema(Schema):
     """Refuses keys it does not know, so typos surface as 422 instead of being ignored."""
 
@@ -65,8 +93,12 @@ class StrictSchema(Schema):
 class PageArgs(StrictSchema):
     """``offset`` and ``limit`` query arguments, bounded."""
 
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    offset = WholeNumber(
+        from_text=True, load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = WholeNumber(
+        from_text=True, load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
+    )
 
 
 class ResponseSchema(StrictSchema):

@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import BaseConverter
 
 from combine_app.errors import ValidationFailed
 from combine_app.portable_json import pointer_messages
@@ -69,6 +70,13 @@ PROJECT_ID_PARAMETER = {
 }
 
 
+class ProjectRefConverter(BaseConverter):
+    """A project's UUID or key in a path: any segment but the literal ``from-intake``, so
+    ``/projects/from-intake`` is only ever the intake route (OPTIONS and 405 tell the truth)."""
+
+    regex = r"(?!from-intake$)[^/]+"
+
+
 class RequestParser(FlaskParser):
     """webargs' Flask parser with Combine's rules for reading requests.
 
@@ -108,6 +116,55 @@ class RequestParser(FlaskParser):
         raise ValidationFailed("The request breaks the rules; see errors.", errors)
 
 
+# Each operation's operationId: short, stable, unique, a verb a person would say. Generated
+# clients name their functions after these, so an entry never changes once released; a new
+# route needs its entry here (the document refuses to build without one).
+OPERATION_IDS = {
+    "list_projects": "listProjects",
+    "create_project": "createProject",
+    "create_project_from_intake": "createProjectFromIntake",
+    "get_project": "getProject",
+    "patch_project": "updateProject",
+    "delete_project": "deleteProject",
+    "archive_project": "archiveProject",
+    "unarchive_project": "unarchiveProject",
+    "project_tree": "getProjectTree",
+    "list_members": "listMembers",
+    "put_member": "setMember",
+    "delete_member": "removeMember",
+    "create_workflow": "assignWorkflow",
+    "get_workflow": "getWorkflow",
+    "put_workflow": "updateWorkflow",
+    "get_drift": "getDrift",
+    "get_problems": "getProblems",
+    "get_history": "getHistory",
+    "export_history": "exportHistory",
+    "complete_workflow": "completeWorkflow",
+    "archive_workflow": "archiveWorkflow",
+    "get_revision": "getRevision",
+    "compare_workflow": "compareRevisions",
+    "restore_workflow": "restoreRevision",
+    "list_deviations": "listDeviations",
+    "request_deviation": "acceptDeviation",
+    "approve_deviation": "approveDeviation",
+    "reject_deviation": "rejectDeviation",
+    "withdraw_deviation": "withdrawDeviation",
+    "orchestration_workflows": "listOrchestrationWorkflows",
+    "openapi": "getOpenApiDocument",
+}
+
+
+def operation_id(view_name: str) -> str:
+    """The operationId of the view function named ``view_name``."""
+    try:
+        return OPERATION_IDS[view_name]
+    except KeyError:
+        raise LookupError(
+            f"API view {view_name!r} has no operationId: add it to OPERATION_IDS "
+            "(combine_app/api/declare.py)."
+        ) from None
+
+
 def problem_response(status: int) -> dict:
     """The OpenAPI response of a problem+json answer with ``status``."""
     response = {
@@ -133,11 +190,13 @@ class ApiBlueprint(Blueprint):
         parameters = list(options.get("parameters") or ())
         if "<project_id>" in rule and not any(p.get("name") == "project_id" for p in parameters):
             options["parameters"] = [dict(PROJECT_ID_PARAMETER), *parameters]
-        super().add_url_rule(rule, endpoint, view_func, **options)
+        routed = rule.replace("<project_id>", "<project_ref:project_id>")
+        super().add_url_rule(routed, endpoint, view_func, **options)
         endpoint = self._endpoints[-1]
         for method, doc in self._docs[endpoint].items():
             if method != "parameters":
                 doc["rule"] = rule
+                doc["operationId"] = operation_id(view_func.__name__)
 
     @staticmethod
     def problems(*statuses: int):
@@ -152,6 +211,7 @@ class ApiBlueprint(Blueprint):
 
     @staticmethod
     def _prepare_problems_doc(doc, doc_info, *, method, **kwargs):
+        doc["operationId"] = doc_info["operationId"]
         statuses = set(_ALWAYS) | set(doc_info.get("problems", ()))
         if "<project_id>" in doc_info.get("rule", ""):
             statuses.update(_UNDER_PROJECT)

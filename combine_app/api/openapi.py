@@ -16,6 +16,7 @@ from flask_smorest import Api
 from marshmallow import RAISE, fields
 
 from combine_app.api import MAX_JSON_DEPTH, api
+from combine_app.api.declare import ProjectRefConverter
 from combine_app.schemas import DescribedDict, ResponseSchema, Trimmed
 from combine_app.settings import MAX_BODY_BYTES
 
@@ -142,6 +143,8 @@ def init_api(app: Flask) -> CombineApi:
             "tags": _TAGS,
         },
     )
+    app.url_map.converters["project_ref"] = ProjectRefConverter
+    rest.register_converter(ProjectRefConverter, lambda converter: {"type": "string"})
     rest.register_blueprint(api)
     # register_blueprint tags the whole blueprint "api"; the routes carry their own tags.
     rest.spec._tags[:] = [tag for tag in rest.spec._tags if tag["name"] != api.name]

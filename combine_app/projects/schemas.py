@@ -5,7 +5,14 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from combine_app.projects.models import ROLES
-from combine_app.schemas import PageArgs, PageSchema, ResponseSchema, StrictSchema, Trimmed
+from combine_app.schemas import (
+    PageArgs,
+    PageSchema,
+    ResponseSchema,
+    StrictSchema,
+    Trimmed,
+    WholeNumber,
+)
 from combine_app.workflows.models import STATUSES as WORKFLOW_STATUSES
 from combine_app.workflows.schemas import WorkflowInstanceSchema
 
@@ -27,9 +34,8 @@ class PolicyPatchSchema(StrictSchema):
     four_eyes = fields.Boolean(
         metadata={"description": "Nobody decides a request they made or a difference they made."}
     )
-    review_days = fields.Integer(
+    review_days = WholeNumber(
         allow_none=True,
-        strict=True,
         validate=validate.Range(min=1, max=3650),
         metadata={"description": "Acceptances need a review date at most this many days ahead."},
     )

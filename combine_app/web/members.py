@@ -93,7 +93,7 @@ def member_remove(project_id: str, username: str):
     )
 
 
-_WHOLE = re.compile(r"-?[0-9]{1,9}")
+_WHOLE = re.compile(r"(-?[0-9]{1,9})(?:\.0*)?")  # "30" and "30.0", as the API reads 30.0
 
 
 def _policy_from_form() -> dict:
@@ -102,7 +102,11 @@ def _policy_from_form() -> dict:
     days = request.form.get("review_days", "").strip()
     return {
         "four_eyes": request.form.get("four_eyes") == "yes",
-        "review_days": None if days == "" else int(days) if _WHOLE.fullmatch(days) else days,
+        "review_days": None
+        if days == ""
+        else int(whole[1])
+        if (whole := _WHOLE.fullmatch(days))
+        else days,
     }
 
 

@@ -20,6 +20,7 @@ from combine_app.schemas import (
     ResponseSchema,
     StrictSchema,
     Trimmed,
+    WholeNumber,
 )
 from combine_app.workflows import drift_items, history_export
 from combine_app.workflows.models import (
@@ -125,9 +126,7 @@ class ReasonSchema(StrictSchema):
 class RestoreSchema(StrictSchema):
     """Body of ``POST …/workflow/restore``: the revision to make current again, and why."""
 
-    revision = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=2_000_000_000)
-    )
+    revision = WholeNumber(required=True, validate=validate.Range(min=1, max=2_000_000_000))
     reason = Reason()
 
 

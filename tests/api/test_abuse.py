@@ -375,7 +375,7 @@ def api_routes(app) -> list[tuple[str, str, str]]:
 
 
 def concrete(rule: str, project_ref: str) -> str:
-    path = rule.replace("<project_id>", project_ref)
+    path = rule.replace("<project_ref:project_id>", project_ref)
     path = path.replace("<path:key>", "step_modified:product_discovery:task_prompt")
     path = path.replace("<int:number>", "1")  # a revision
     path = path.replace("<username>", "alice")  # a member
@@ -448,7 +448,7 @@ def test_another_users_token_gets_404_on_every_project_route(
 ):
     mallory = api_for(make_user("mallory"))
     before = written(db_session)
-    project_routes = [route for route in api_routes(app) if "<project_id>" in route[1]]
+    project_routes = [route for route in api_routes(app) if ":project_id>" in route[1]]
     assert len(project_routes) >= 12
     for ref in (KEY, workflow["project_id"]):
         for method, rule, _ in project_routes:

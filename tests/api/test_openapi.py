@@ -91,6 +91,30 @@ def test_every_api_route_is_described_and_nothing_else(app):
     assert _api_routes(app) == set(_operations())
 
 
+def test_every_operation_has_a_short_unique_camel_case_operation_id():
+    document = openapi_document()
+    ids = {
+        (method.upper(), path): operation["operationId"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    assert len(set(ids.values())) == len(ids), "two operations share an operationId"
+    for where, operation_id in ids.items():
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)+", operation_id), (where, operation_id)
+        assert len(operation_id) <= 30, (where, operation_id)
+    assert ids[("GET", PREFIX + "/projects/{project_id}/workflow")] == "getWorkflow"
+    assert ids[("PUT", PREFIX + "/projects/{project_id}/workflow")] == "updateWorkflow"
+    assert ids[("POST", PREFIX + "/projects/{project_id}/workflow/deviations")] == "acceptDeviation"
+
+
+def test_a_view_without_an_operation_id_is_refused_by_name():
+    from combine_app.api.declare import operation_id
+
+    with pytest.raises(LookupError, match="new_view.*OPERATION_IDS"):
+        operation_id("new_view")
+
+
 def test_every_operation_has_a_summary_and_a_schema_for_each_answer():
     """A route added without a docstring, a response schema or a documented error fails here."""
     document = openapi_document()

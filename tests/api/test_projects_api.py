@@ -458,7 +458,7 @@ def _api_routes(app) -> list[tuple[str, str]]:
         for argument in rule.arguments:
             path = path.replace(f"<{argument}>", "SPD-001")
             path = path.replace(f"<int:{argument}>", "1")  # a number (a revision)
-            for converter in ("string", "path", "uuid"):
+            for converter in ("string", "path", "uuid", "project_ref"):
                 path = path.replace(f"<{converter}:{argument}>", "SPD-001")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, path))
@@ -548,3 +548,22 @@ def test_wrong_method_is_405_problem_json_with_allow(api):
 
 def test_unknown_api_address_is_404_problem_json(api):
     assert_problem(api.get("/no-such-thing"), 404)
+
+
+@pytest.mark.parametrize(("limit", "status"), [("1.0", 200), ("2", 200), ("1.5", 422), ("x", 422)])
+def test_limit_is_read_as_the_document_reads_an_integer(api, three_projects, limit, status):
+    response = api.get(f"/projects?limit={limit}")
+    assert response.status_code == status, response.get_json()
+    if status == 200:
+        assert response.get_json()["limit"] == int(float(limit))
+    else:
+        assert response.get_json()["errors"]["limit"] == ["Not a valid integer."]
+
+
+def test_options_of_from_intake_advertises_only_what_answers(api):
+    allowed = api._call("OPTIONS", "/projects/from-intake")
+    assert set(allowed.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
+    for method in ("GET", "PATCH", "DELETE"):
+        refused = api._call(method, "/projects/from-intake")
+        assert refused.status_code == 405, (method, refused.status_code)
+        assert refused.headers["Content-Type"].startswith("application/problem+json")

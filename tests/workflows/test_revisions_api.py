@@ -333,6 +333,8 @@ def test_restore_with_a_stale_etag_is_412_and_writes_nothing(api, key):
         ({"revision": 3}, "/revision"),
         ({"revision": 0}, "/revision"),
         ({"revision": "1"}, "/revision"),
+        ({"revision": 1.5}, "/revision"),
+        ({"revision": True}, "/revision"),
         ({}, "/revision"),
         ({"revision": 1, "reason": "r" * 1001}, "/reason"),
         ({"revision": 1, "when": "now"}, "/when"),
@@ -343,6 +345,13 @@ def test_bad_restore_is_422_naming_the_field(api, key, body, field):
     before = entries(api, key)
     assert_problem(api.post(url(key, "/restore"), json=body), 422, field)
     assert entries(api, key) == before
+
+
+def test_a_revision_written_as_1_0_is_revision_1_as_the_document_says(api, key):
+    save(api, key, edited(source(), description="one"))
+    restored = api.post(url(key, "/restore"), json={"revision": 1.0})
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["revision"] == 3
 
 
 def test_restore_of_a_completed_workflow_or_archived_project_is_409(api, key):
