@@ -115,15 +115,20 @@ def get_history(args: dict, project_id: str):
 @api.get("/projects/<project_id>/workflow/history/export", tags=TAGS)
 @reads_caller(project_instance)
 @api.arguments(HistoryExportArgs, location="query")
-@api.response(
-    200,
-    {"type": "string"},
-    content_type="text/csv",
-    description=(
-        "Every history entry, oldest first: CSV with the columns revision, changed_at, "
-        "changed_by, change_type, reason, change_detail (compact JSON); with format=jsonl, "
-        "application/jsonl, one entry per line."
-    ),
+@api.doc(
+    responses={
+        "200": {
+            "description": (
+                "Every history entry, oldest first: CSV with the columns revision, changed_at, "
+                "changed_by, change_type, reason, change_detail (compact JSON); with "
+                "format=jsonl, JSON Lines, one entry per line."
+            ),
+            "content": {
+                media.split(";")[0]: {"schema": {"type": "string"}}
+                for media in history_export.MEDIA_TYPES.values()
+            },
+        }
+    }
 )
 def export_history(args: dict, project_id: str):
     """The instance's whole history, oldest first, as CSV or JSON Lines (streamed)."""
