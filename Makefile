@@ -27,7 +27,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	@test -f .env || printf 'COMBINE_ENV=development\n' > .env
 	$(FLASK) db upgrade
-	$(FLASK) users ensure-admin
+	$(FLASK) users ensure-admin --host $(HOST) --port $(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Browser tests run when a Chromium is found (CI installs Debian's `chromium`: see scripts/).

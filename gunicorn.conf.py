@@ -1,5 +1,6 @@
 """gunicorn settings for Combine: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
 
+import gc
 import multiprocessing
 import os
 
@@ -24,3 +25,17 @@ control_socket_disable = True
 SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def when_ready(server):
+    """In the arbiter, after the app is preloaded and before any worker is forked: move every
+    object alive now (the app, its modules, templates and caches) to the permanent generation.
+
+    Workers inherit them frozen: a full collection then no longer walks the ~120,000 objects
+    alive since start (about 45 ms every few requests), and not touching them keeps the forked
+    pages shared. Workers forked later (max_requests) come from this arbiter, frozen as well.
+    """
+    if server.cfg.preload_app:
+        gc.collect()
+        gc.freeze()
+        server.log.info("gc.freeze(): %d objects frozen before forking", gc.get_freeze_count())

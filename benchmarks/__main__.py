@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("bench_diff", "bench_api", "bench_revisions")
+BENCHMARKS = ("bench_diff", "bench_api", "bench_revisions", "bench_export")
 
 
 def run(name: str, argv: list[str]) -> int:

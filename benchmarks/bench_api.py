@@ -216,7 +216,7 @@ def pairs_for(scene: Scene) -> list[Pair]:
     json_put = {**auth, "Content-Type": "application/json"}
     return [
         Pair(Endpoint("GET instance", "GET", workflow, auth), row, 0.60),
-        Pair(Endpoint("GET drift", "GET", f"{workflow}/drift", auth), row, 0.45, same_json=False),
+        Pair(Endpoint("GET drift", "GET", f"{workflow}/drift", auth), row, 0.50, same_json=False),
         _history_pair(scene, large=False, last=False),
         _list_pair(scene, large=False),
         Pair(

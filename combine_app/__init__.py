@@ -59,12 +59,14 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects; importing the models registers every table."""
     import combine_app.models  # noqa: F401
+    from combine_app.database import commit_read_fills
 
     app.session_interface = LeanSessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["COMBINE_MIGRATIONS_DIR"]))
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.after_request(commit_read_fills)
 
 
 def register_blueprints(app: Flask) -> None:

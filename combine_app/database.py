@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+from flask import request
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from combine_app.errors import ConcurrentChange, Conflict
 from combine_app.extensions import db
+
+# The session.info key set by a read that kept something computed (workflows/drift_store.py).
+KEPT_BY_A_READ = "kept_by_a_read"
+
+log = logging.getLogger(__name__)
 
 # JSONB on PostgreSQL, JSON text on SQLite.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -116,3 +123,23 @@ def unit_of_work(view: Callable) -> Callable:
             return view(*args, **kwargs)
 
     return wrapper
+
+
+def commit_read_fills(response):
+    """``after_request``: commit what a successful read request (GET, HEAD) kept of what it
+    computed (drifts, workflows/drift_store.py), written in its transaction in a savepoint.
+
+    A read request otherwise ends in a rollback and writes nothing else; its answer is built by
+    now, so the commit only ends its transaction. A write request's kept rows went with its own
+    unit of work, committed or rolled back with the change they were computed from.
+    """
+    session = db.session
+    if not session.info.pop(KEPT_BY_A_READ, False):
+        return response
+    if request.method in ("GET", "HEAD") and response.status_code < 400:
+        try:
+            session.commit()
+        except DBAPIError as error:
+            session.rollback()
+            log.info("What the read computed was not kept (%s).", error.orig)
+    return response

@@ -23,7 +23,8 @@ from combine_app.portable_json import pointer_messages
 from combine_app.schemas import PROBLEM_JSON, ProblemSchema
 
 SAFE_METHODS = frozenset({"get", "head", "options"})
-_ALWAYS = (401, 503)
+# 429: a caller whose address sent bad tokens too often is told when to retry (the throttle).
+_ALWAYS = (401, 429, 503)
 _UNDER_PROJECT = (404,)
 # An unsafe request made with a browser session and no CSRF token is refused with 403.
 _UNSAFE = (403, 409)
@@ -53,6 +54,7 @@ ETAG_HEADER = {
     }
 }
 _HEADERS[412] = ETAG_HEADER  # a stale If-Match is told the current ETag
+_HEADERS[429] = _HEADERS[503]  # both say when to come back: Retry-After, in seconds
 IF_MATCH_PARAMETER = {
     "name": "If-Match",
     "in": "header",

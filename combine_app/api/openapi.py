@@ -156,8 +156,21 @@ def openapi_document() -> dict:
     cached = current_app.extensions.get("combine-openapi")
     if cached is None:
         rest = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-        cached = current_app.extensions["combine-openapi"] = rest.spec.to_dict()
+        cached = current_app.extensions["combine-openapi"] = _as_markdown(rest.spec.to_dict())
     return cached
+
+
+def _as_markdown(document: dict) -> dict:
+    """Summaries and descriptions come from docstrings: their reStructuredText ``code`` is
+    written as Markdown's `code`, which the reference page and generated clients render."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for text in ("summary", "description"):
+                if isinstance(operation.get(text), str):
+                    operation[text] = operation[text].replace("``", "`")
+    return document
 
 
 @api.get("/openapi.json", tags=["meta"])

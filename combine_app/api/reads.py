@@ -29,14 +29,19 @@ from combine_app.extensions import db
 from combine_app.projects import roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
-from combine_app.workflows.models import WorkflowInstance
+from combine_app.workflows import drift_store
+from combine_app.workflows.models import WorkflowDrift, WorkflowInstance
 from combine_app.workflows.service import missing_instance
 
 _users = User.__table__
 _tokens = ApiToken.__table__
 _projects = Project.__table__
 _instances = WorkflowInstance.__table__
+_drifts = WorkflowDrift.__table__
 INSTANCE_COLUMNS = tuple(column.name for column in _instances.columns)
+# What a drift read takes of the instance: not its definition, which only a drift computed
+# afresh needs (it then loads when first used).
+DRIFT_INSTANCE_COLUMNS = tuple(name for name in INSTANCE_COLUMNS if name != "effective_workflow")
 
 
 def reads_caller(read):
@@ -68,8 +73,15 @@ class ProjectInstance:
 
     def instance(self) -> WorkflowInstance:
         """The row as a WorkflowInstance in the session, as if the ORM had loaded it."""
-        columns = {name: getattr(self.row, name) for name in INSTANCE_COLUMNS}
+        read = self.row._fields
+        columns = {name: getattr(self.row, name) for name in INSTANCE_COLUMNS if name in read}
         return as_loaded(WorkflowInstance, columns)
+
+    def kept_drift(self) -> dict:
+        """The instance's kept drift as read with it (``project_instance_drift``), by instance
+        id: empty when none was kept."""
+        kept = drift_store.kept_from(self.row)
+        return {self.row.id: kept} if kept is not None else {}
 
 
 def _caller_source(by_token: bool):
@@ -81,8 +93,9 @@ def _caller_source(by_token: bool):
 
 
 @functools.cache
-def _statement(by_token: bool, ref_column: str):
-    """The one statement for a caller source and a kind of project reference (built once)."""
+def _statement(by_token: bool, ref_column: str, drift: bool = False):
+    """The one statement for a caller source and a kind of project reference (built once);
+    with ``drift``, the instance's kept drift too, and not the instance's definition."""
     source, caller = _caller_source(by_token)
     project = (_projects.c[ref_column] == bindparam("ref")) & projects.visible_to(
         _users.c.id, _users.c.is_admin
@@ -90,6 +103,11 @@ def _statement(by_token: bool, ref_column: str):
     source = source.outerjoin(_projects, project).outerjoin(
         _instances, _instances.c.project_id == _projects.c.id
     )
+    columns = [_instances.c[name] for name in INSTANCE_COLUMNS]
+    if drift:
+        source = source.outerjoin(_drifts, _drifts.c.instance_id == _instances.c.id)
+        columns = [_instances.c[name] for name in DRIFT_INSTANCE_COLUMNS]
+        columns += drift_store.kept_columns(_instances.c.id, full=True)
     return (
         select(
             _users.c.id.label("caller_id"),
@@ -97,7 +115,7 @@ def _statement(by_token: bool, ref_column: str):
             _users.c.is_admin.label("caller_is_admin"),
             _projects.c.id.label("project_uuid"),
             _projects.c.project_id.label("project_key"),
-            *_instances.columns,
+            *columns,
         )
         .select_from(source)
         .where(caller)
@@ -160,16 +178,22 @@ def project(project_ref: str) -> Project:
     return row.Project
 
 
-def project_instance(project_ref: str) -> ProjectInstance:
+def project_instance(project_ref: str, *, drift: bool = False) -> ProjectInstance:
     """The caller's project named by ``project_ref`` and its instance; 401 or 404 otherwise.
 
-    Sets ``g.user`` when the caller came with a bearer token not read yet.
+    Sets ``g.user`` when the caller came with a bearer token not read yet. With ``drift``, the
+    instance's kept drift comes in the same statement, its definition not at all.
     """
     by_token, column, params = _caller_params(project_ref)
-    row = db.session.connection().execute(_statement(by_token, column), params).first()
+    row = db.session.connection().execute(_statement(by_token, column, drift), params).first()
     _settle_caller(row, by_token)
     if row.project_uuid is None:
         raise NotFound(f"No project {project_ref!r}.")
     if row.id is None:
         raise missing_instance(row.project_key)
     return ProjectInstance(row, row.project_key, row.project_uuid)
+
+
+def project_instance_drift(project_ref: str) -> ProjectInstance:
+    """``project_instance`` for a drift read: with the kept drift, without the definition."""
+    return project_instance(project_ref, drift=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, stream_with_context
 
 from combine_app.api import api, reads
 from combine_app.api.declare import ETAG_HEADER
@@ -13,10 +13,12 @@ from combine_app.database import unit_of_work
 from combine_app.extensions import db
 from combine_app.projects import roles
 from combine_app.projects import service as projects
+from combine_app.workflows import history_export
 from combine_app.workflows.schemas import (
     CreateWorkflowInstanceSchema,
     DriftResponseSchema,
     HistoryArgs,
+    HistoryExportArgs,
     HistoryPageSchema,
     ProblemsSchema,
     ReasonSchema,
@@ -80,11 +82,11 @@ def put_workflow(data: dict, project_id: str):
 
 
 @api.get("/projects/<project_id>/workflow/drift", tags=TAGS)
-@reads_caller(project_instance)
+@reads_caller(reads.project_instance_drift)
 @api.response(200, DriftResponseSchema, description="The drift, computed now.")
 def get_drift(project_id: str):
     """How the instance has drifted from its source definition."""
-    return instance_service().drift_of(g.read.instance())
+    return instance_service().drift_of(g.read.instance(), g.read.kept_drift())
 
 
 @api.get("/projects/<project_id>/workflow/problems", tags=TAGS)
@@ -108,6 +110,36 @@ def get_history(args: dict, project_id: str):
         "offset": args["offset"],
         "limit": args["limit"],
     }
+
+
+@api.get("/projects/<project_id>/workflow/history/export", tags=TAGS)
+@reads_caller(project_instance)
+@api.arguments(HistoryExportArgs, location="query")
+@api.doc(
+    responses={
+        "200": {
+            "description": (
+                "Every history entry, oldest first: CSV with the columns revision, changed_at, "
+                "changed_by, change_type, reason, change_detail (compact JSON); with "
+                "format=jsonl, JSON Lines, one entry per line."
+            ),
+            "content": {
+                media.split(";")[0]: {"schema": {"type": "string"}}
+                for media in history_export.MEDIA_TYPES.values()
+            },
+        }
+    }
+)
+def export_history(args: dict, project_id: str):
+    """The instance's whole history, oldest first, as CSV or JSON Lines (streamed)."""
+    fmt = args["format"]
+    chunks = history_export.export(db.session, g.read.row.id, fmt)
+    name = f"{g.read.project_key}-history.{fmt}"
+    return Response(
+        stream_with_context(chunks),
+        content_type=history_export.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @api.post("/projects/<project_id>/workflow/complete", tags=TAGS)

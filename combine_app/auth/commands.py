@@ -60,17 +60,20 @@ def set_password_command(username: str, password_stdin: bool) -> None:
 
 
 @users_cli.command("ensure-admin")
-def ensure_admin_command() -> None:
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the app will listen.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Its port.")
+def ensure_admin_command(host: str, port: int) -> None:
     """On an empty database, create an administrator and print how to sign in."""
+    login = f"http://{host}:{port}/login"
     if db.session.scalar(select(func.count()).select_from(User)):
-        click.echo("Sign in with an existing account at http://127.0.0.1:5000/login")
+        click.echo(f"Sign in with an existing account at {login}")
         click.echo("(forgotten password: flask --app wsgi users password USERNAME)")
         return
     password = secrets.token_urlsafe(12)
     service.create_user("admin", password, is_admin=True)
     db.session.commit()
     click.echo("First start: created an administrator account.")
-    click.echo("  Sign in at http://127.0.0.1:5000/login")
+    click.echo(f"  Sign in at {login}")
     click.echo("  username: admin")
     click.echo(f"  password: {password}")
     click.echo(

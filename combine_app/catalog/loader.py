@@ -11,7 +11,9 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
-from .errors import InvalidDefinition, UnknownVersion, UnknownWorkflow
+from combine_app.workflows.diff import content_hash
+
+from .errors import CatalogError, InvalidDefinition, UnknownVersion, UnknownWorkflow
 from .validation import (
     IDENTIFIER,
     MAX_ID_LENGTH,
@@ -115,6 +117,8 @@ class PackageLoader:
         # One lock for the cache: a threaded dev server may fill it from several requests.
         self._lock = threading.RLock()
         self._files: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+        # Each release's content hash, kept with the parsed release it was computed from.
+        self._hashes: dict[Path, tuple[_Release, str]] = {}
 
     def reload(self) -> None:
         """Forget every cached file; the next call reads the folder afresh."""
@@ -141,13 +145,34 @@ class PackageLoader:
             workflow = self._workflow(workflow_id)
             if version is None:
                 version = self._active(workflow, self._pointers())
-            release = workflow.releases.get(version) if isinstance(version, str) else None
-            if release is None or release.kind == "graph":
-                raise UnknownVersion(workflow_id, str(version), str(workflow.path / "releases"))
-            if release.kind == "broken":
-                raise InvalidDefinition(str(release.path), _summary(release.problems))
-            definition = release.definition
+            definition = _loadable(workflow, version).definition
         return _fresh(definition)
+
+    def release_state(self, workflow_id: str, version: str) -> tuple[str | None, str | None]:
+        """The content hash of one release's definition (None when it does not load) and the
+        workflow's active version (None when the workflow is unknown), in one scan.
+
+        The hash is that of ``get_definition``'s answer, computed once per change of the file:
+        what a drift computed from the source depends on, without copying the source.
+        """
+        with self._lock:
+            try:
+                workflow = self._workflow(workflow_id)
+            except CatalogError:
+                return None, None
+            active = self._active(workflow, self._pointers())
+            try:
+                release = _loadable(workflow, version)
+            except CatalogError:
+                return None, active
+            return self._hash(release), active
+
+    def hashed_definition(self, workflow_id: str, version: str) -> tuple[dict[str, Any], str]:
+        """``get_definition`` of one release and its content hash (as ``release_state`` says
+        it), both from the same reading of the file."""
+        with self._lock:
+            release = _loadable(self._workflow(workflow_id), version)
+            return _fresh(release.definition), self._hash(release)
 
     def active_version(self, workflow_id: str) -> str:
         """The version the pointer file names, else the highest release by semver."""
@@ -175,6 +200,14 @@ class PackageLoader:
         """Every broken file, folder and pointer in the config folder, sorted by path."""
         with self._lock:
             return self._scan_all()[2]
+
+    def _hash(self, release: _Release) -> str:
+        """The content hash of a release's definition, computed once per reading of its file."""
+        kept = self._hashes.get(release.path)
+        if kept is None or kept[0] is not release:
+            kept = (release, content_hash(_fresh(release.definition)))
+            self._hashes[release.path] = kept
+        return kept[1]
 
     def _workflow(self, workflow_id: str) -> _Workflow:
         """Scan one POW folder; ids are checked before they touch the file system."""
@@ -254,6 +287,8 @@ class PackageLoader:
             live.update(release.path for release in workflow.releases.values())
         for path in [path for path in self._files if path not in live]:
             del self._files[path]
+        for path in [path for path in self._hashes if path not in live]:
+            del self._hashes[path]
 
     def _scan_workflow(self, folder: Path) -> _Workflow | None:
         """Read one workflow folder's releases; None when the folder does not exist."""
@@ -431,6 +466,16 @@ def _info(workflow: _Workflow, release: _Release, active: str) -> WorkflowInfo:
         versions=workflow.loadable_versions(),
         active_version=active,
     )
+
+
+def _loadable(workflow: _Workflow, version: object) -> _Release:
+    """The release of ``version`` when it holds a valid POW; UnknownVersion or InvalidDefinition."""
+    release = workflow.releases.get(version) if isinstance(version, str) else None
+    if release is None or release.kind == "graph":
+        raise UnknownVersion(workflow.workflow_id, str(version), str(workflow.path / "releases"))
+    if release.kind == "broken":
+        raise InvalidDefinition(str(release.path), _summary(release.problems))
+    return release
 
 
 def _fresh(value: T) -> T:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from combine_app.catalog.app_loader import get_loader
@@ -19,6 +27,12 @@ from combine_app.web.workflow import render_project
 from combine_app.web.workflow_deviations import list_drifts
 
 PAGE_SIZE = 25
+
+
+@web.get("/favicon.ico")
+def favicon():
+    """The tab icon, where browsers look for it (no sign-in needed, cached for a day)."""
+    return send_from_directory(web.static_folder, "favicon.ico", max_age=86_400)
 
 
 @web.get("/")

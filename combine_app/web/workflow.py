@@ -126,7 +126,8 @@ def workflow_panel(project: Project) -> dict[str, Any]:
     return {
         "workflow": instance,
         "workflow_steps": step_views(instance.effective_workflow),
-        "workflow_drift": service.drift_of(instance),
+        # The badge and the panel's flags, from the kept summary: no diff once it is kept.
+        "workflow_drift": service.drift_summaries_of([instance])[instance.id],
         "workflow_step_count": count_steps(instance.effective_workflow),
         "workflow_history": _history_items(
             history.entries, _move_orders(service, instance, history.entries)

@@ -17,6 +17,7 @@ from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from combine_app.catalog.app_loader import get_loader
 from combine_app.errors import AppError, ValidationFailed
@@ -187,13 +188,19 @@ def waiting_count() -> dict[str, Callable[[], int]]:
 
 
 def list_drifts(rows: list[ProjectRow]) -> dict[uuid.UUID, dict]:
-    """The drift of each listed project that has a workflow, by project id, in a fixed number of
-    queries (instances, acceptances, base snapshots) however many rows there are."""
+    """What the badges show of the drift of each listed project that has a workflow, by project
+    id, in a fixed number of queries (instances, kept summaries, acceptances) however many rows
+    there are; no diff runs for a row whose drift is kept."""
     ids = [row.project.id for row in rows if row.has_workflow]
     if not ids:
         return {}
     instances = list(
-        db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.project_id.in_(ids)))
+        db.session.scalars(
+            select(WorkflowInstance)
+            .where(WorkflowInstance.project_id.in_(ids))
+            # Only a drift computed afresh needs the definition: it reads it then.
+            .options(defer(WorkflowInstance.effective_workflow))
+        )
     )
-    drifts = WorkflowInstanceService(db.session, get_loader()).drifts_of(instances)
+    drifts = WorkflowInstanceService(db.session, get_loader()).drift_summaries_of(instances)
     return {instance.project_id: drifts[instance.id] for instance in instances}

@@ -23,6 +23,7 @@ from combine_app import clock
 from combine_app.catalog.app_loader import get_loader
 from combine_app.extensions import db
 from combine_app.projects.models import Project
+from combine_app.workflows import history_export
 from combine_app.workflows.drift_items import ACCEPTED, EXPIRED, drift_state
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.service import WorkflowInstanceService
@@ -58,7 +59,38 @@ class GateCommand(click.Command):
             raise GateUsageError(error.message, error.ctx) from error
 
 
-workflow_cli = AppGroup("workflow", help="Workflow instances: the drift gate.")
+workflow_cli = AppGroup("workflow", help="Workflow instances: the drift gate, the history export.")
+
+
+@workflow_cli.command("history")
+@click.argument("project_key")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(history_export.FORMATS),
+    default="csv",
+    show_default=True,
+    help="CSV (the columns of INTERFACE.md) or JSON Lines (one entry per line).",
+)
+@click.option(
+    "--output",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="Write to this file instead of standard output.",
+)
+def history_command(project_key: str, fmt: str, output) -> None:
+    """Print every history entry of PROJECT_KEY's workflow, oldest first (streamed)."""
+    instance_id = db.session.scalar(
+        select(WorkflowInstance.id)
+        .join(Project, Project.id == WorkflowInstance.project_id)
+        .where(Project.project_id == project_key)
+    )
+    if instance_id is None:
+        known = db.session.scalar(select(Project.id).where(Project.project_id == project_key))
+        what = "has no workflow" if known else "is not a project"
+        raise click.ClickException(f"{project_key!r} {what}.")
+    for chunk in history_export.export(db.session, instance_id, fmt):
+        output.write(chunk)
 
 
 @workflow_cli.command("drift", cls=GateCommand)

@@ -7,7 +7,7 @@ rules (deviation_service.py) can both use it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -115,13 +115,14 @@ def authorship_in(
     return found
 
 
-def base_definitions(
+def base_snapshots(
     session: Session, instances: Iterable[WorkflowInstance]
-) -> dict[uuid.UUID, dict | None]:
-    """``revisions.base_definition`` of many instances in one query: each base snapshot, or None
-    where it is missing or does not hash to the recorded ``content_hash`` (never a guess)."""
+) -> dict[uuid.UUID, tuple[dict | None, str | None]]:
+    """The base snapshot of many instances in one query: for each, ``revisions.base_definition``
+    (the snapshot, or None where it is missing or does not hash to the recorded
+    ``content_hash``: never a guess) and the hash its row records (None: no snapshot)."""
     by_id = {instance.id: instance for instance in instances}
-    found: dict[uuid.UUID, dict | None] = dict.fromkeys(by_id)
+    found: dict[uuid.UUID, tuple[dict | None, str | None]] = dict.fromkeys(by_id, (None, None))
     if not by_id:
         return found
     checkpoints = session.scalars(
@@ -133,16 +134,6 @@ def base_definitions(
     for checkpoint in checkpoints:
         recorded = by_id[checkpoint.instance_id].base_workflow_ref.get("content_hash")
         copied, digest = structural.snapshot(checkpoint.definition)
-        if recorded is None or digest == recorded:
-            found[checkpoint.instance_id] = copied
+        usable = recorded is None or digest == recorded
+        found[checkpoint.instance_id] = (copied if usable else None, checkpoint.content_hash)
     return found
-
-
-def unchanged_source(
-    base_ref: Mapping[str, Any], source: Mapping[str, Any] | None
-) -> Mapping[str, Any] | None:
-    """The source when it still hashes to what was snapshotted (then it is the base), else None."""
-    recorded = base_ref.get("content_hash")
-    if source is not None and recorded is not None and structural.content_hash(source) == recorded:
-        return source
-    return None

@@ -180,20 +180,95 @@ def explained_drift(
     Without a loadable source no item can be named, so none can be accepted either: ``items`` is
     empty and ``is_drifted_unexplained`` equals ``is_drifted`` (known from the snapshot's hash).
     """
+    computed = computed_drift(effective, source, base_ref, base)
+    return with_acceptances(computed, latest_version, accepted, today=today)
+
+
+def computed_drift(
+    effective: Mapping[str, Any],
+    source: Mapping[str, Any] | None,
+    base_ref: Mapping[str, Any],
+    base: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What a drift is before acceptances and the active version are applied: diff.drift's
+    response without ``latest_version``, and ``items`` without their acceptance.
+
+    A function of the instance's revision (effective definition and base_ref), the source's
+    content and the base snapshot only, so it can be kept under those three (drift_store.py).
+    """
     if source is None:
-        response = structural.drift(effective, None, base_ref, latest_version)
-        response.update(
-            items=[], unexplained_count=0, is_drifted_unexplained=response["is_drifted"]
-        )
-        return response
-    diff = structural.diff_definitions(source, effective)
-    response = structural.drift(effective, source, base_ref, latest_version, diff=diff)
-    items = explain(drift_items(source, effective, base, diff), accepted, today=today)
+        response = structural.drift(effective, None, base_ref, None)
+        response["items"] = []
+    else:
+        diff = structural.diff_definitions(source, effective)
+        response = structural.drift(effective, source, base_ref, None, diff=diff)
+        response["items"] = drift_items(source, effective, base, diff)
+    del response["latest_version"]
+    return response
+
+
+def with_acceptances(
+    computed: Mapping[str, Any],
+    latest_version: str | None,
+    accepted: Mapping[str, Mapping[str, Any]],
+    *,
+    today: date,
+) -> dict[str, Any]:
+    """The DriftResponse of a ``computed_drift``: its items explained by ``accepted`` on
+    ``today``, with ``unexplained_count``, ``is_drifted_unexplained`` and ``latest_version``."""
+    items = explain(computed["items"], accepted, today=today)
     unexplained = sum(1 for item in items if not item["explained"])
+    response = {**computed, "latest_version": latest_version, "items": items}
     response.update(
-        items=items, unexplained_count=unexplained, is_drifted_unexplained=unexplained > 0
+        unexplained_count=unexplained, is_drifted_unexplained=_unexplained(computed, unexplained)
     )
     return response
+
+
+def drift_summary(computed: Mapping[str, Any]) -> dict[str, Any]:
+    """What the badges need of a ``computed_drift``: its flags and each item's fingerprint."""
+    return {
+        "is_drifted": computed["is_drifted"],
+        "source_available": computed["source_available"],
+        "source_changed": computed["source_changed"],
+        "fingerprints": {item["key"]: item["fingerprint"] for item in computed["items"]},
+    }
+
+
+def summary_with_acceptances(
+    summary: Mapping[str, Any],
+    latest_version: str | None,
+    accepted: Mapping[str, Mapping[str, Any]],
+    *,
+    today: date,
+) -> dict[str, Any]:
+    """The badge's part of the DriftResponse from a ``drift_summary``, as ``with_acceptances``
+    would answer it: the flags, ``latest_version``, ``unexplained_count`` and
+    ``is_drifted_unexplained`` (no items)."""
+    fingerprints = summary["fingerprints"]
+    explained = sum(
+        1
+        for key, acceptance in accepted.items()
+        if key in fingerprints
+        and acceptance_status(acceptance, {key: {"fingerprint": fingerprints[key]}}, today=today)
+        == ACCEPTED
+    )
+    unexplained = len(fingerprints) - explained
+    return {
+        "is_drifted": summary["is_drifted"],
+        "source_available": summary["source_available"],
+        "source_changed": summary["source_changed"],
+        "latest_version": latest_version,
+        "unexplained_count": unexplained,
+        "is_drifted_unexplained": _unexplained(summary, unexplained),
+    }
+
+
+def _unexplained(computed: Mapping[str, Any], unexplained: int) -> bool:
+    """Whether a drift is unexplained: an item nobody accepted, or no source to name items by."""
+    if not computed["source_available"]:
+        return computed["is_drifted"]
+    return unexplained > 0
 
 
 def drift_state(drift: Mapping[str, Any]) -> str:

@@ -155,3 +155,32 @@ class AcceptedDeviation(db.Model):
     review_by: Mapped[date | None] = mapped_column(Date)
     # The instance revision the last request or decision produced.
     revision: Mapped[int] = mapped_column(Integer)
+
+
+class WorkflowDrift(db.Model):
+    """An instance's drift as computed, kept under exactly what it was computed from.
+
+    One row per instance: the drift before acceptances and the active version are applied
+    (``drift_items.computed_drift``), valid while the instance's ``revision``, the source
+    release's ``source_hash`` (None: the source did not load), the base snapshot's
+    ``base_hash`` (None: no base snapshot) and the code's ``format`` are what they were. A read
+    that finds any of them changed computes the drift afresh and replaces the row
+    (workflows/drift_store.py).
+    """
+
+    __tablename__ = "workflow_drifts"
+
+    instance_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    source_hash: Mapped[str | None] = mapped_column(String(100))
+    base_hash: Mapped[str | None] = mapped_column(String(100))
+    # What the badges read: the flags and each item's key and fingerprint (drift_summary).
+    summary: Mapped[dict] = mapped_column(JSONDocument)
+    # The whole computed drift: diff.drift's response and the items, without acceptances.
+    drift: Mapped[dict] = mapped_column(JSONDocument)
+    computed_at: Mapped[datetime] = mapped_column(
+        Timestamp, default=utcnow, server_default=func.now()
+    )

@@ -46,7 +46,9 @@ class WorkflowInstanceRepository:
         query = select(WorkflowInstance).where(WorkflowInstance.project_id == project_id)
         if for_update:
             # Refresh an already-loaded object with the locked row's committed values.
-            query = query.with_for_update().execution_options(populate_existing=True)
+            # FOR NO KEY UPDATE: the key never changes, so rows that refer to the instance
+            # (a drift kept by a concurrent read, history) may still be inserted meanwhile.
+            query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
         instance = self.session.scalar(query)
         if held is not None and instance is not None:
             held[project_id] = instance

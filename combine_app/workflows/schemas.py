@@ -22,7 +22,7 @@ from combine_app.schemas import (
     Trimmed,
     WholeNumber,
 )
-from combine_app.workflows import drift_items
+from combine_app.workflows import drift_items, history_export
 from combine_app.workflows.models import (
     CHANGE_TYPES,
     MAX_DEVIATION_KEY_LENGTH,
@@ -169,6 +169,12 @@ class CompareArgs(StrictSchema):
 
 class HistoryArgs(PageArgs):
     """``limit`` and ``offset`` of the history endpoint."""
+
+
+class HistoryExportArgs(StrictSchema):
+    """``format`` of the history export: ``csv`` (the default) or ``jsonl``."""
+
+    format = fields.String(load_default="csv", validate=validate.OneOf(history_export.FORMATS))
 
 
 class BaseWorkflowRefSchema(ResponseSchema):

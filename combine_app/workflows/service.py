@@ -6,11 +6,13 @@ its history entries land together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Row
+from sqlalchemy import Row, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,14 +23,16 @@ from combine_app.definition import rules
 from combine_app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from combine_app.projects.models import Project
 from combine_app.workflows import diff as structural
+from combine_app.workflows import drift_store
 from combine_app.workflows.compare import comparison
 from combine_app.workflows.definition_rules import definition_problems
-from combine_app.workflows.deviations import (
-    AcceptedDeviationRepository,
-    base_definitions,
-    unchanged_source,
+from combine_app.workflows.deviations import AcceptedDeviationRepository, base_snapshots
+from combine_app.workflows.drift_items import (
+    computed_drift,
+    drift_summary,
+    summary_with_acceptances,
+    with_acceptances,
 )
-from combine_app.workflows.drift_items import explained_drift
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.repository import WorkflowInstanceRepository
 from combine_app.workflows.revisions import (
@@ -283,45 +287,144 @@ class WorkflowInstanceService:
         return {"problems": found, "error_count": errors, "warning_count": len(found) - errors}
 
     def compute_drift(self, project: Project) -> dict:
-        """How the project's instance differs from its source now; computed, never stored."""
+        """How the project's instance differs from its source now."""
         return self.drift_of(self.get_instance(project))
 
-    def drift_of(self, instance: WorkflowInstance) -> dict:
-        """How ``instance`` differs from its source now, item by item, with its acceptances."""
-        return self.drifts_of([instance])[instance.id]
+    def drift_of(
+        self,
+        instance: WorkflowInstance,
+        kept: Mapping[uuid.UUID, drift_store.Kept] | None = None,
+    ) -> dict:
+        """How ``instance`` differs from its source now, item by item, with its acceptances.
 
-    def drifts_of(self, instances: list[WorkflowInstance]) -> dict:
+        ``kept``: its kept drift by id (empty: none) when the caller read it already.
+        """
+        return self.drifts_of([instance], kept=kept)[instance.id]
+
+    def drifts_of(
+        self,
+        instances: list[WorkflowInstance],
+        kept: Mapping[uuid.UUID, drift_store.Kept] | None = None,
+    ) -> dict:
         """The drift of each instance, by id, in a fixed number of queries however many.
 
-        One query reads every acceptance, one every base snapshot; the sources come from the
-        loader's cache.
+        Each computed drift comes from the store when it was kept under what the instance and
+        its source are now, else it is computed and kept (drift_store.py); acceptances, review
+        dates and the active version are applied now. One query reads the kept rows (none when
+        the caller passes ``kept``), one the acceptances of the drifted instances.
         """
-        ids = [instance.id for instance in instances]
-        accepted = AcceptedDeviationRepository(self.session).for_instances(ids)
-        bases = base_definitions(self.session, instances)
+        computed, latest = self._computed(instances, full=True, kept=kept)
+        accepted = self._accepted(instance_id for instance_id, c in computed.items() if c["items"])
         today = self.today()
-        drifts = {}
+        return {
+            instance.id: with_acceptances(
+                computed[instance.id], latest[instance.id], accepted[instance.id], today=today
+            )
+            for instance in instances
+        }
+
+    def drift_summaries_of(self, instances: list[WorkflowInstance]) -> dict:
+        """What the badges show of each instance's drift, by id: ``drifts_of`` without the
+        items and the diff's lists (flags, counts, ``latest_version``), from the kept summaries:
+        no diff runs for an instance whose drift is kept."""
+        summaries, latest = self._computed(instances, full=False)
+        accepted = self._accepted(
+            instance_id for instance_id, summary in summaries.items() if summary["fingerprints"]
+        )
+        today = self.today()
+        return {
+            instance.id: summary_with_acceptances(
+                summaries[instance.id], latest[instance.id], accepted[instance.id], today=today
+            )
+            for instance in instances
+        }
+
+    def _accepted(self, instance_ids: Iterable[uuid.UUID]) -> defaultdict:
+        """The acceptances of these instances by key (none read when there are no ids)."""
+        found = AcceptedDeviationRepository(self.session).for_instances(instance_ids)
+        return defaultdict(dict, found)
+
+    def _computed(
+        self,
+        instances: list[WorkflowInstance],
+        *,
+        full: bool,
+        kept: Mapping[uuid.UUID, drift_store.Kept] | None = None,
+    ) -> tuple[dict, dict]:
+        """Each instance's computed drift (``full``) or its summary, kept or computed now and
+        kept, and each one's active version; both by instance id."""
+        if kept is None:
+            kept = drift_store.read_kept(
+                self.session, [instance.id for instance in instances], full=full
+            )
+        states: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        found, latest, stale = {}, {}, []
+        for instance in instances:
+            ref = instance.base_workflow_ref
+            release = (ref["workflow_id"], ref["version"])
+            if release not in states:
+                states[release] = self.loader.release_state(*release)
+            source_hash, latest[instance.id] = states[release]
+            row = kept.get(instance.id)
+            if row is not None and row.holds(instance.revision, source_hash):
+                found[instance.id] = row.drift if full else row.summary
+            else:
+                stale.append(instance)
+        for instance_id, computed in self._compute(stale).items():
+            found[instance_id] = computed if full else drift_summary(computed)
+        return found, latest
+
+    def _compute(self, instances: list[WorkflowInstance]) -> dict:
+        """Compute the drift of each instance afresh and keep it; by instance id."""
+        if not instances:
+            return {}
+        bases = base_snapshots(self.session, instances)
+        current = self._definitions(instances)
+        computed, rows = {}, []
         for instance in instances:
             ref = instance.base_workflow_ref
             try:
-                source = self.loader.get_definition(ref["workflow_id"], ref["version"])
+                source, source_hash = self.loader.hashed_definition(
+                    ref["workflow_id"], ref["version"]
+                )
             except CatalogError:
-                source = None
-            try:
-                latest = self.loader.active_version(ref["workflow_id"])
-            except CatalogError:
-                latest = None
-            base = bases[instance.id] or unchanged_source(ref, source)
-            drifts[instance.id] = explained_drift(
-                instance.effective_workflow,
-                source,
-                ref,
-                latest,
-                base,
-                accepted[instance.id],
-                today=today,
+                source, source_hash = None, None
+            base, base_hash = bases[instance.id]
+            if base is None and source_hash is not None and source_hash == ref.get("content_hash"):
+                base = source  # the source is still what was snapshotted: it is the base
+            revision, effective = current[instance.id]
+            result = computed_drift(effective, source, ref, base)
+            computed[instance.id] = result
+            if revision == instance.revision:
+                summary = drift_summary(result)
+                rows.append(
+                    drift_store.row_for(
+                        instance.id, revision, source_hash, base_hash, summary, result
+                    )
+                )
+        drift_store.fill(self.session, rows)
+        return computed
+
+    def _definitions(self, instances: list[WorkflowInstance]) -> dict:
+        """(revision, effective definition) of each instance, by id: as held, or read together
+        where the definition was not read with the instance (a later read may see a later
+        revision: then the drift is served but not kept under the revision read first)."""
+        found, unread = {}, []
+        for instance in instances:
+            if "effective_workflow" in inspect(instance).unloaded:
+                unread.append(instance.id)
+            else:
+                found[instance.id] = (instance.revision, instance.effective_workflow)
+        if unread:
+            rows = self.session.execute(
+                select(
+                    WorkflowInstance.id,
+                    WorkflowInstance.revision,
+                    WorkflowInstance.effective_workflow,
+                ).where(WorkflowInstance.id.in_(unread))
             )
-        return drifts
+            found.update((row.id, (row.revision, row.effective_workflow)) for row in rows)
+        return found
 
     def get_history(self, project: Project, limit: int, offset: int) -> HistoryPage:
         """A page of the project's instance history, newest first, with the total count."""

@@ -130,8 +130,9 @@ def test_every_operation_has_a_summary_and_a_schema_for_each_answer():
                 if status == "204":
                     assert "content" not in response, (method, path)
                     continue
-                (media,) = response["content"].values()
-                assert media["schema"], (method, path, status)
+                assert response["content"], (method, path, status)
+                for media in response["content"].values():
+                    assert media["schema"], (method, path, status)
             body = operation.get("requestBody")
             if body is not None:
                 assert body["content"]["application/json"]["schema"], (method, path)
@@ -324,3 +325,16 @@ def test_app_keeps_to_its_description(app, db_session, seeded, method, path, mod
 
     request_conforms()
     assert seen, "no request was made"
+
+
+def test_every_authenticating_operation_documents_429_with_retry_after_and_plain_summaries():
+    document = openapi_document()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            throttled = operation["responses"]["429"]
+            assert "Retry-After" in throttled["headers"], (method, path)
+            assert "application/problem+json" in throttled["content"], (method, path)
+            for text in (operation.get("summary", ""), operation.get("description", "")):
+                assert "``" not in text, (method, path, text)

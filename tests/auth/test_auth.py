@@ -447,3 +447,17 @@ def test_a_signed_in_user_opening_the_sign_in_page_goes_to_the_projects(client, 
     response = client.get("/login")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/projects"
+
+
+def test_users_ensure_admin_prints_the_address_the_app_will_listen_on(cli, db_session):
+    first = cli("users", "ensure-admin", "--host", "127.0.0.1", "--port", "5077")
+    assert "Sign in at http://127.0.0.1:5077/login" in first.stdout
+    again = cli("users", "ensure-admin", "--port", "5077")
+    assert "http://127.0.0.1:5077/login" in again.stdout
+
+
+def test_make_run_passes_its_host_and_port_to_ensure_admin():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "users ensure-admin --host $(HOST) --port $(PORT)" in makefile

@@ -145,6 +145,7 @@ NO_WORKFLOW = ()
 ROWS = [
     # Not about one project: the same for every signed-in caller.
     Row("web.index", "GET", at("/"), ANYONE, page=True, setup=NO_WORKFLOW),
+    Row("web.favicon", "GET", at("/favicon.ico"), ANYONE, setup=NO_WORKFLOW),
     Row("auth.login", "GET", at("/login"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row(
         "auth.login",
@@ -262,6 +263,7 @@ ROWS = [
     Row("api.put_workflow", "PUT", put_workflow, EDITORS),
     Row("api.get_drift", "GET", at(API + "/workflow/drift"), MEMBERS),
     Row("api.get_history", "GET", at(API + "/workflow/history"), MEMBERS),
+    Row("api.export_history", "GET", at(API + "/workflow/history/export"), MEMBERS),
     Row("api.get_problems", "GET", at(API + "/workflow/problems"), MEMBERS),
     Row("api.get_revision", "GET", at(API + "/workflow/revisions/1"), MEMBERS),
     Row("api.compare_workflow", "GET", at(API + "/workflow/compare?from=1&to=current"), MEMBERS),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 
 from combine_app.catalog.app_loader import EXTENSION_KEY, get_loader
 from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.service import WorkflowInstanceService
 from tests.web import test_workflow_pages as pages
 from tests.web.test_workflow_pages import get_page, project_url, save_edit, text
-from tests.workflows.instance_support import CONFIG_DIR, SPD, find_step, source, with_step_field
+from tests.workflows.instance_support import (
+    SPD,
+    config_with_release_edited,
+    find_step,
+    with_step_field,
+)
 
 # The workflow pages' fixtures: alice signed in, her project with SPD 1.1.0 assigned.
 project, signed_in, assigned = pages.project, pages.signed_in, pages.assigned
@@ -140,17 +143,16 @@ def test_accepting_in_an_archived_project_is_refused_with_the_api_message(
     assert "Why is this difference intended?" not in text(page)
 
 
+def release_board(definition: dict) -> None:
+    """The governance team's edit in place: release_readiness gets another role."""
+    find_step(definition, "release_readiness")["role"] = "Release Board"
+
+
 def test_an_in_place_edit_of_the_source_is_grouped_apart_from_the_projects_changes(
     app, client, assigned, tmp_path, monkeypatch
 ):
     drifted(client, assigned)
-    config = tmp_path / "combine-config"
-    shutil.copytree(CONFIG_DIR, config)
-    release = config / "workflows" / SPD / "releases" / "1.1.0"
-    edited = source()
-    find_step(edited, "release_readiness")["role"] = "Release Board"
-    (release / "definition.yaml").unlink()
-    (release / "definition.json").write_text(json.dumps(edited), encoding="utf-8")
+    config = config_with_release_edited(tmp_path / "combine-config", release_board)
     monkeypatch.setitem(app.extensions, EXTENSION_KEY, PackageLoader(config))
     page = get_page(client, f"{project_url(assigned)}/workflow/drift")
     groups = dict(
@@ -192,5 +194,10 @@ def test_the_list_shows_each_projects_drift_state_in_a_bounded_number_of_stateme
     add_projects(198)
     many, shown = list_statements()
     assert many == few, "the list reads more statements for more projects"
-    assert many <= 8
+    # The first view computes the drifts it does not find kept, and keeps them.
+    assert many <= 10
     assert "In sync" in shown and "Drifted (1 unexplained)" in shown
+    # Later views read the kept summaries: no base snapshots, no definitions, no writes.
+    kept, shown_again = list_statements()
+    assert kept <= 7
+    assert shown_again == shown

@@ -388,3 +388,14 @@ def test_intake_form_with_an_unknown_workflow_creates_nothing(client, alice, log
         not in client.get("/projects").get_data(as_text=True).split("<tbody>", 1)[-1]
     )
     assert db_session.scalar(select(func.count()).select_from(Project)) == 0
+
+
+def test_the_favicon_is_served_to_anyone_and_every_page_links_it(client, login, alice):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.mimetype in {"image/vnd.microsoft.icon", "image/x-icon"}
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    icon.close()
+    login(alice)
+    page = client.get("/projects").get_data(as_text=True)
+    assert '<link rel="icon" href="/favicon.ico"' in page

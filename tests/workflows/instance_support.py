@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,20 @@ ACTIVE_SPD = "1.1.0"
 def source(workflow_id: str = SPD, version: str = ACTIVE_SPD) -> dict[str, Any]:
     """A release definition read afresh from the repository's combine-config."""
     return PackageLoader(CONFIG_DIR).get_definition(workflow_id, version)
+
+
+def config_with_release_edited(
+    folder: Path, edit: Callable[[dict[str, Any]], None], version: str = ACTIVE_SPD
+) -> Path:
+    """A copy of combine-config at ``folder`` in which SPD ``version``'s file was rewritten in
+    place (the same version, another content) with what ``edit`` made of its definition."""
+    shutil.copytree(CONFIG_DIR, folder)
+    release = folder / "workflows" / SPD / "releases" / version
+    edited = source(SPD, version)
+    edit(edited)
+    (release / "definition.yaml").unlink()
+    (release / "definition.json").write_text(json.dumps(edited), encoding="utf-8")
+    return folder
 
 
 def all_step_ids(definition: dict[str, Any]) -> list[str]:
