@@ -273,6 +273,9 @@ def _render_editor(
         "unsaved": structural.content_hash(working)
         != structural.content_hash(instance.effective_workflow),
         "step_errors": step_errors,
+        # Each field's messages by (step key, field), read once per field by the template
+        # (a filter chain per field cost 39% of the editor of 1,000 steps with no errors).
+        "field_messages": _messages_by_field(step_errors),
         "general_errors": general_errors,
         "validation_detail": validation_detail,
         "add_error": op_error if op_error and op_error.where == editing.ADD_FORM else None,
@@ -331,6 +334,18 @@ def _live_problems(instance: WorkflowInstance, working: dict) -> dict[str, Any]:
         "refused": len(refused),
         "steps_with_errors": steps_with_errors,
     }
+
+
+def _messages_by_field(
+    step_errors: dict[str, list[tuple[str | None, str]]],
+) -> dict[tuple[str, str], list[str]]:
+    """The messages of each step's fields, keyed by (step key, field)."""
+    by_field: dict[tuple[str, str], list[str]] = {}
+    for key, messages in step_errors.items():
+        for field, message in messages:
+            if field is not None:
+                by_field.setdefault((key, field), []).append(message)
+    return by_field
 
 
 def _flatten(views: list[StepView]) -> list[StepView]:
