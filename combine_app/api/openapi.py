@@ -82,12 +82,18 @@ class CombineConverter(OpenAPIConverter):
 
 
 def _combine_fields(self, field: fields.Field, ret: dict, **kwargs) -> dict:
-    """Field conventions: a DescribedDict is its schema; a non-empty Trimmed needs a non-space."""
+    """Field conventions: a DescribedDict is its schema; a nullable enum is an enum or null; a
+    non-empty Trimmed needs a non-space."""
     if isinstance(field, DescribedDict):
         nullable = field.allow_none
         ret.clear()
         described = self.resolve_nested_schema(field.described_by)
         return {"anyOf": [described, {"type": "null"}]} if nullable else described
+    if None in ret.get("enum", ()):
+        # One enum and null, so a generator makes one enum type (not one per listed type).
+        values = [value for value in ret.pop("enum") if value is not None]
+        types = [kind for kind in ret.pop("type") if kind != "null"]
+        return {"anyOf": [{"type": types[0], "enum": values}, {"type": "null"}]}
     if isinstance(field, Trimmed) and ret.get("minLength") and "pattern" not in ret:
         return {"pattern": NOT_BLANK}
     return {}

@@ -6,6 +6,7 @@ from marshmallow import fields, validate
 
 from combine_app.catalog import validation as pow_rules
 from combine_app.schemas import ResponseSchema
+from combine_app.workflows.schemas import DerivedFromSchema
 
 
 class WorkbenchRowSchema(ResponseSchema):
@@ -17,7 +18,7 @@ class WorkbenchRowSchema(ResponseSchema):
     active_version = fields.String()
     versions = fields.List(fields.String(), metadata={"description": "Ascending by semver."})
     pow_class = fields.String(validate=validate.OneOf(pow_rules.CONFIG_POW_CLASSES))
-    derived_from = fields.Dict(allow_none=True)
+    derived_from = fields.Nested(DerivedFromSchema, allow_none=True)
     source_version = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     step_count = fields.Integer(validate=validate.Range(min=0))

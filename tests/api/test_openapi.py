@@ -338,3 +338,27 @@ def test_every_authenticating_operation_documents_429_with_retry_after_and_plain
             assert "application/problem+json" in throttled["content"], (method, path)
             for text in (operation.get("summary", ""), operation.get("description", "")):
                 assert "``" not in text, (method, path, text)
+
+
+def _nodes(node):
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _nodes(child)
+
+
+def test_nullable_enums_are_one_enum_or_null_and_derived_from_is_one_schema():
+    document = openapi_document()
+    for node in _nodes(document):
+        if isinstance(node, dict) and "enum" in node:
+            assert None not in node["enum"], node
+            assert isinstance(node.get("type", "string"), str), node
+    change = document["components"]["schemas"]["DriftItem"]["properties"]["change"]
+    assert change["anyOf"] == [
+        {"type": "string", "enum": ["added", "removed", "changed"]},
+        {"type": "null"},
+    ]
+    row = document["components"]["schemas"]["WorkbenchRow"]["properties"]["derived_from"]
+    definition = document["components"]["schemas"]["PowDefinition"]["properties"]
+    assert row == definition["derived_from"]
+    assert {"$ref": "#/components/schemas/DerivedFrom"} in row["anyOf"]
