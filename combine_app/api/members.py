@@ -9,7 +9,7 @@ from combine_app.api.responses import no_content
 from combine_app.database import unit_of_work
 from combine_app.projects import members, roles
 from combine_app.projects import service as projects
-from combine_app.projects.schemas import MemberListSchema, MemberRoleSchema, MemberSchema
+from combine_app.projects.schemas import MemberListSchema, MemberSchema, SetMemberSchema
 
 TAGS = ["members"]
 USERNAME_PARAMETER = {
@@ -31,7 +31,7 @@ def list_members(project_id: str):
 
 @api.put("/projects/<project_id>/members/<username>", tags=TAGS, parameters=[USERNAME_PARAMETER])
 @unit_of_work
-@api.arguments(MemberRoleSchema)
+@api.arguments(SetMemberSchema)
 @api.response(200, MemberSchema, description="The member's role changed.")
 @api.alt_response(201, schema=MemberSchema, description="The user added.", success=True)
 def put_member(data: dict, project_id: str, username: str):

@@ -77,8 +77,9 @@ class MemberListSchema(ResponseSchema):
     total = fields.Integer()
 
 
-class MemberRoleSchema(StrictSchema):
-    """Body of ``PUT /projects/{id}/members/{username}``."""
+class SetMemberSchema(StrictSchema):
+    """Body of ``PUT /projects/{id}/members/{username}`` (its own name: a generator names the
+    member's role enum MemberRole)."""
 
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 

@@ -15,7 +15,7 @@ from combine_app.errors import AppError
 from combine_app.projects import members, roles
 from combine_app.projects import service as projects
 from combine_app.projects.models import Project
-from combine_app.projects.schemas import MemberRoleSchema, PolicyPatchSchema
+from combine_app.projects.schemas import PolicyPatchSchema, SetMemberSchema
 from combine_app.web import web
 from combine_app.web.unit import back_to, page_change
 from combine_app.web.workflow import render_project
@@ -51,7 +51,7 @@ def member_put(project_id: str):
     adding = bool(request.form.get("adding"))
     where = "username" if adding else f"member:{username}"
     role = request.form.get("role", "")
-    problems = MemberRoleSchema().validate({"role": role})
+    problems = SetMemberSchema().validate({"role": role})
     if not username:
         problems["username"] = ["Type the username of the person to add."]
     if problems:

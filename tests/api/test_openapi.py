@@ -362,3 +362,14 @@ def test_nullable_enums_are_one_enum_or_null_and_derived_from_is_one_schema():
     definition = document["components"]["schemas"]["PowDefinition"]["properties"]
     assert row == definition["derived_from"]
     assert {"$ref": "#/components/schemas/DerivedFrom"} in row["anyOf"]
+
+
+def test_no_component_is_named_like_the_enum_a_generator_makes_for_a_property():
+    """openapi-python-client names a property's inline enum Schema + Property (Member.role:
+    MemberRole) and drops both schemas when a component already has that name."""
+    schemas = openapi_document()["components"]["schemas"]
+    for name, schema in schemas.items():
+        for prop, described in schema.get("properties", {}).items():
+            if "enum" in described:
+                generated = name + "".join(part.title() for part in prop.split("_"))
+                assert generated not in schemas, (name, prop, generated)
