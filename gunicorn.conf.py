@@ -25,6 +25,10 @@ control_socket_disable = True
 SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's largest request line (its default is 4,094 bytes): a deviation key of 1,000
+# two-byte characters, percent-encoded (6,000 bytes), fits in a deviation's path. A line past
+# it is still gunicorn's 414 text/html, before the app sees it.
+limit_request_line = 8190
 
 
 def when_ready(server):

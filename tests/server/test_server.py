@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +172,16 @@ def test_a_chunked_form_past_the_limit_is_the_413_page(served):
     assert status == 413, raw[:300]
     assert answer_headers["Content-Type"].startswith("text/html")
     assert b"413" in raw
+
+
+def test_a_deviation_key_of_a_thousand_two_byte_characters_reaches_the_app(served):
+    """gunicorn's request-line limit fits the key's maxLength in two-byte characters."""
+    key, _ = served_instance(served)
+    deviation = urllib.parse.quote("é" * 1000, safe="")
+    path = f"/api/v1/projects/{key}/workflow/deviations/{deviation}/approve"
+    status, headers, answer = served.call("POST", path, token=served.token, body={})
+    assert status == 404, answer
+    assert headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_the_server_log_shows_no_errors(served):
