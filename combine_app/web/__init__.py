@@ -27,4 +27,5 @@ from combine_app.web import (  # noqa: E402,F401  (routes register on import)
     workflow_deviations,
     workflow_editor,
     workflow_revisions,
+    workflow_side_by_side,
 )

@@ -142,7 +142,7 @@ def workflow_compare(project_id: str):
     context: dict[str, Any] = {
         "project": project,
         "workflow": instance,
-        "picker": _picker_revisions(instance),
+        "picker": picker_revisions(instance),
         "chosen": {name: request.args.get(name, "") for name in ("from", "to")},
         "errors": {},
         "result": None,
@@ -191,7 +191,8 @@ def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[st
     return names
 
 
-def _picker_revisions(instance: WorkflowInstance) -> list[int]:
+def picker_revisions(instance: WorkflowInstance) -> list[int]:
+    """The revisions the side pickers offer: the latest ones, newest first."""
     newest = instance.revision
     return list(range(newest, max(0, newest - PICKER_REVISIONS), -1))
 

@@ -292,6 +292,13 @@ ROWS = [
     ),
     Row("web.workflow_revision", "GET", at(PAGE + "/workflow/revisions/1"), MEMBERS, page=True),
     Row(
+        "web.workflow_side_by_side",
+        "GET",
+        at(PAGE + "/workflow/side-by-side?from=1&to=current"),
+        MEMBERS,
+        page=True,
+    ),
+    Row(
         "web.workflow_restore",
         "POST",
         at(PAGE + "/workflow/restore", data={"revision": "1", "current_revision": "{revision}"}),
