@@ -39,6 +39,7 @@ from combine_app.workflows.revisions import (
     Revision,
     RevisionMissing,
     checkpoint_due,
+    missing_revision,
     read_revision,
     write_checkpoint,
 )
@@ -213,13 +214,27 @@ class WorkflowInstanceService:
         return read_revision(self.session, instance, number)
 
     def compare(self, instance: WorkflowInstance, old: Side, new: Side) -> dict:
-        """What changed from side ``old`` to side ``new`` (parameters ``from`` and ``to``)."""
+        """What changed from side ``old`` to side ``new`` (parameters ``from`` and ``to``).
+
+        Both sides are checked before either is read: 422 naming each one that does not exist."""
+        self.check_sides(instance, {"from": old, "to": new})
         sides = {}
         for parameter, side in (("from", old), ("to", new)):
             sides[parameter] = self._side(instance, parameter, side)
         result = comparison(sides["from"][1], sides["to"][1])
         result["from"], result["to"] = sides["from"][0], sides["to"][0]
         return result
+
+    @staticmethod
+    def check_sides(instance: WorkflowInstance, sides: dict[str, Side]) -> None:
+        """422 naming every side (by parameter) that is a revision the instance does not have."""
+        errors = {
+            parameter: [message]
+            for parameter, side in sides.items()
+            if isinstance(side, int) and (message := missing_revision(instance, side))
+        }
+        if errors:
+            raise ValidationFailed(" ".join(m for (m,) in errors.values()), errors)
 
     def restore_instance(
         self,

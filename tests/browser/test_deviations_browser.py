@@ -17,7 +17,7 @@ def edit_first_role(page, value: str) -> None:
     page.wait_for_url("**/workflow/edit")
     first = page.locator("#s-0")
     first.get_by_text("Fields of product_discovery").click()
-    first.get_by_label("role", exact=True).fill(value)
+    first.get_by_label("Role", exact=True).fill(value)
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(re.compile(r"/projects/[A-Z]+-\d+#workflow$"))
 
