@@ -21,6 +21,7 @@ def may(project, action: str) -> bool:
 
 
 from combine_app.web import (  # noqa: E402,F401  (routes register on import)
+    glossary,
     members,
     projects,
     workflow,

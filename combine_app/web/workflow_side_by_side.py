@@ -17,7 +17,7 @@ from combine_app.definition.tree import ordered_step_fields
 from combine_app.errors import AppError, ValidationFailed
 from combine_app.web import web
 from combine_app.web.workflow import instance_service, project_for
-from combine_app.web.workflow_revisions import picker_revisions
+from combine_app.web.workflow_revisions import side_options
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.schemas import CompareArgs
 from combine_app.workflows.service import ResolvedSide, WorkflowInstanceService
@@ -44,7 +44,7 @@ def workflow_side_by_side(project_id: str):
         "workflow/side_by_side.html",
         project=project,
         workflow=instance,
-        picker=picker_revisions(instance),
+        picker=side_options(service, instance, chosen),
         chosen=chosen,
         errors=errors,
         sides=sides,

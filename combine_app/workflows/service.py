@@ -40,6 +40,7 @@ from combine_app.workflows.revisions import (
     Revision,
     RevisionMissing,
     checkpoint_due,
+    missing_revision,
     read_revision,
     write_checkpoint,
 )
@@ -243,6 +244,17 @@ class WorkflowInstanceService:
             detail = messages[0] if len(messages) == 1 else "Both sides are refused; see errors."
             raise ValidationFailed(detail, errors)
         return resolved
+
+    @staticmethod
+    def check_sides(instance: WorkflowInstance, sides: dict[str, Side]) -> None:
+        """422 naming every side (by parameter) that is a revision the instance does not have."""
+        errors = {
+            parameter: [message]
+            for parameter, side in sides.items()
+            if isinstance(side, int) and (message := missing_revision(instance, side))
+        }
+        if errors:
+            raise ValidationFailed(" ".join(m for (m,) in errors.values()), errors)
 
     def restore_instance(
         self,
