@@ -83,7 +83,7 @@ def test_the_source_and_the_current_revision_side_by_side_by_default(client, edi
         "to-security_review",
     ]
     classes, words = shown["to-security_review"]
-    assert "row-added" in classes and "Added" in words and "role Tester 1.0" in words
+    assert "row-added" in classes and "Added" in words and "Role Tester 1.0" in words
     classes, words = shown["from-release_readiness"]
     assert "row-removed" in classes and "Removed" in words
     assert words.startswith("From 6 Release Readiness release_readiness")
@@ -95,7 +95,7 @@ def test_the_source_and_the_current_revision_side_by_side_by_default(client, edi
     assert "Where it was" in shown["to-solution_architecture"][1]
     classes, words = shown["s-requirements_definition"]
     assert "row-modified" in classes
-    assert "role Business Analyst 1.0 Modified" in words and words.endswith("role Lead Analyst")
+    assert "Role Business Analyst 1.0 Modified" in words and words.endswith("Role Lead Analyst")
     classes, words = shown["s-code_review"]
     assert {"row-modified", "depth-2"} <= set(classes)
     assert "Technical Lead 1.0" in words and "Staff Engineer 1.0" in words
