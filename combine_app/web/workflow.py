@@ -6,6 +6,7 @@ on demand and lets the editor's step controls update the page in place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -276,9 +277,9 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
         "drift": drift,
         "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in step_names(instance.effective_workflow)},
-        "move_words": sentences_by_step(
-            drift.get("step_moves") or [], source_of(instance), instance.effective_workflow
-        ),
+        "move_words": sentences_by_step(moves, source_of(instance), instance.effective_workflow)
+        if (moves := drift.get("step_moves"))
+        else {},
         "drift_read_only": read_only_reason(project, instance, roles.READ),
         "origin_titles": ORIGIN_TITLES,
         "kind_titles": KIND_TITLES,
@@ -287,11 +288,12 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
     }
 
 
-def source_of(instance: WorkflowInstance) -> dict | None:
-    """The source release the instance was assigned from, or None when it cannot be loaded."""
+def source_of(instance: WorkflowInstance) -> Mapping[str, Any] | None:
+    """The source release the instance was assigned from, as the loader holds it (to read,
+    never to change), or None when it cannot be loaded."""
     ref = instance.base_workflow_ref
     try:
-        return get_loader().get_definition(ref["workflow_id"], ref["version"])
+        return get_loader().shared_definition(ref["workflow_id"], ref["version"])
     except CatalogError:
         return None
 
