@@ -146,6 +146,7 @@ ROWS = [
     # Not about one project: the same for every signed-in caller.
     Row("web.index", "GET", at("/"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("web.favicon", "GET", at("/favicon.ico"), ANYONE, setup=NO_WORKFLOW),
+    Row("web.help_page", "GET", at("/help"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("auth.login", "GET", at("/login"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row(
         "auth.login",
@@ -291,6 +292,13 @@ ROWS = [
         page=True,
     ),
     Row("web.workflow_revision", "GET", at(PAGE + "/workflow/revisions/1"), MEMBERS, page=True),
+    Row(
+        "web.workflow_side_by_side",
+        "GET",
+        at(PAGE + "/workflow/side-by-side?from=1&to=current"),
+        MEMBERS,
+        page=True,
+    ),
     Row(
         "web.workflow_restore",
         "POST",
