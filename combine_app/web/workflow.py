@@ -111,6 +111,11 @@ def read_only_reason(
     return roles.refusal(roles.role_of(project, current_user), action)
 
 
+# The steps the project page lists at first; a longer workflow shows them all on request (the
+# page of a 1,000-step workflow spent most of its time drawing steps nobody scrolled to).
+PANEL_STEPS = 100
+
+
 def workflow_panel(project: Project) -> dict[str, Any]:
     """Everything the project page's workflow panel shows, as template variables."""
     service = instance_service()
@@ -128,12 +133,18 @@ def workflow_panel(project: Project) -> dict[str, Any]:
     if page > page_count:  # past the end (the history is shorter now): show the last page
         page = page_count
         history = service.history_of(instance, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    step_count = count_steps(instance.effective_workflow)
+    all_steps = request.args.get("steps") == "all" or step_count <= PANEL_STEPS
     return {
         "workflow": instance,
-        "workflow_steps": step_views(instance.effective_workflow),
+        "workflow_steps": step_views(
+            instance.effective_workflow, None if all_steps else PANEL_STEPS
+        ),
+        "workflow_steps_cut": not all_steps,
+        "panel_steps": PANEL_STEPS,
         # The badge and the panel's flags, from the kept summary: no diff once it is kept.
         "workflow_drift": service.drift_summaries_of([instance])[instance.id],
-        "workflow_step_count": count_steps(instance.effective_workflow),
+        "workflow_step_count": step_count,
         "workflow_history": _history_items(
             history.entries, _move_orders(service, instance, history.entries)
         ),

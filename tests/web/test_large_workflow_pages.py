@@ -1,4 +1,4 @@
-"""The editor of a large workflow sends a step's fields only once the step is opened.
+"""Pages of a large workflow: the editor sends a step's fields only once the step is opened,
 
 From LAZY_FROM_STEPS steps on, each closed step offers "Fields of X…" (a control like Up or
 Down) instead of its inputs, and the whole-definition JSON waits for its own control; the
@@ -106,3 +106,17 @@ def test_a_small_editor_sends_every_field_at_once(client, assigned):
     page = get_page(client, edit_url(assigned))
     assert 'name="f:0:role"' in page and 'name="definition_json"' in page
     assert 'value="open:' not in page
+
+
+def test_the_project_page_of_a_large_workflow_lists_the_first_steps_then_all_on_request(
+    client, large
+):
+    from combine_app.web.workflow import PANEL_STEPS
+
+    total = len(all_step_ids(source())) + LAZY_FROM_STEPS
+    page = get_page(client, project_url(large))
+    assert page.count('class="step-head"') == PANEL_STEPS
+    assert f"The first {PANEL_STEPS} of {total} steps are shown." in page
+    every = get_page(client, f"{project_url(large)}?steps=all")
+    assert every.count('class="step-head"') == total
+    assert "steps are shown" not in every
