@@ -1,4 +1,5 @@
 """Pages of a large workflow: the editor sends a step's fields only once the step is opened,
+and the project page lists the first steps (all of them on request).
 
 From LAZY_FROM_STEPS steps on, each closed step offers "Fields of X…" (a control like Up or
 Down) instead of its inputs, and the whole-definition JSON waits for its own control; the
