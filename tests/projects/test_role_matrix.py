@@ -169,22 +169,6 @@ ROWS = [
     Row("health.readyz", "GET", at("/readyz"), ANYONE, setup=NO_WORKFLOW),
     Row("web.static", "GET", at("/static/style.css"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("api_reference.page", "GET", at("/api-reference/"), ANYONE, page=True, setup=NO_WORKFLOW),
-    Row(
-        "api_reference.static",
-        "GET",
-        at("/api-reference/static/reference.js"),
-        ANYONE,
-        page=True,
-        setup=NO_WORKFLOW,
-    ),
-    Row(
-        "api_reference.swagger_ui",
-        "GET",
-        at("/api-reference/swagger-ui/swagger-ui.css"),
-        ANYONE,
-        page=True,
-        setup=NO_WORKFLOW,
-    ),
     Row("api.openapi", "GET", at("/api/v1/openapi.json"), ANYONE, setup=NO_WORKFLOW),
     Row(
         "api.orchestration_workflows",

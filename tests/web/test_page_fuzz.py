@@ -112,8 +112,8 @@ FORM_FIELDS = {
     "auth.login": ["username", "password"],
 }
 EDITOR = "web.workflow_edit"
-# Routes fuzzed elsewhere or that would end the session under test.
-NOT_FUZZED = {"web.static", "auth.logout", "auth.logout_everywhere"}
+# Static files (binary, no input to fuzz) and routes that would end the session under test.
+NOT_FUZZED = {"web.static", "web.favicon", "auth.logout", "auth.logout_everywhere"}
 
 
 def page_endpoints(app) -> list[str]:
