@@ -1,4 +1,4 @@
-"""The Project, ProjectMember, ProjectPolicy and ProjectAudit tables."""
+"""The Project, ProjectMember, ProjectPolicy, ProjectAudit tables and the list's counts."""
 
 from __future__ import annotations
 
@@ -128,6 +128,36 @@ class ProjectPolicy(db.Model):
     )
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     review_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProjectCount(db.Model):
+    """How many projects a user is a member of, and how many of those are not archived.
+
+    Kept by every change of a project or a membership, in its transaction, so the unfiltered
+    list answers its ``total`` without counting (``projects.counts``).
+    """
+
+    __tablename__ = "project_counts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    visible: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visible_not_archived: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ProjectTotal(db.Model):
+    """How many projects there are, and how many are not archived: what an administrator sees.
+
+    One row (id 1), kept like ``ProjectCount``.
+    """
+
+    __tablename__ = "project_totals"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    visible: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visible_not_archived: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProjectAudit(db.Model):
