@@ -44,9 +44,12 @@ class Project(db.Model):
         UniqueConstraint(
             "owner_id", "intake_execution_id", name="uq_projects_owner_intake_execution"
         ),
-        # The list: an owner's (or everyone's) unarchived projects newest first, read in order.
         Index("idx_projects_owner_list", "owner_id", "archived_at", "created_at", "project_id"),
-        Index("idx_projects_list", "archived_at", "created_at", "project_id"),
+        # The list, newest first: read backwards in this order, each project tested for
+        # membership (and archive state) as it comes, the page of someone who sees many
+        # projects stops after the page, however many there are. (Led by archived_at,
+        # PostgreSQL could not read it in that order: IS NULL does not fix a column.)
+        Index("idx_projects_list", "created_at", "project_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -6,6 +6,10 @@ list). Both are filled here from the projects and members there are; from now on
 of a project or a membership moves them in its own transaction (issue 20). Downgrading drops
 them and loses nothing a count cannot compute again.
 
+The list's index on projects becomes (created_at, project_id): led by archived_at, PostgreSQL
+could not read it in the list's order (an IS NULL test does not fix a column for the planner),
+so every page sorted all the projects the user sees.
+
 Revision ID: 20261205_004
 Revises: 20261205_003
 Create Date: 2026-12-05
@@ -60,8 +64,12 @@ def upgrade():
         "SELECT 1, COUNT(*), COALESCE(SUM(CASE WHEN archived_at IS NULL THEN 1 ELSE 0 END), 0) "
         "FROM projects"
     )
+    op.drop_index("idx_projects_list", "projects")
+    op.create_index("idx_projects_list", "projects", ["created_at", "project_id"])
 
 
 def downgrade():
+    op.drop_index("idx_projects_list", "projects")
+    op.create_index("idx_projects_list", "projects", ["archived_at", "created_at", "project_id"])
     op.drop_table("project_totals")
     op.drop_table("project_counts")
