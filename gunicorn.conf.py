@@ -7,6 +7,13 @@ import os
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# gunicorn's own workers, but refusing an unreadable request (say a request line past
+# limit_request_line) with problem+json instead of a text/html page.
+worker_class = (
+    "combine_app.gunicorn_workers.ProblemSyncWorker"
+    if threads == 1
+    else "combine_app.gunicorn_workers.ProblemThreadWorker"
+)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
@@ -25,9 +32,9 @@ control_socket_disable = True
 SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-# gunicorn's largest request line (its default is 4,094 bytes): a deviation key of 1,000
-# two-byte characters, percent-encoded (6,000 bytes), fits in a deviation's path. A line past
-# it is still gunicorn's 414 text/html, before the app sees it.
+# gunicorn's largest request line (its default is 4,094 bytes): the longest deviation key
+# (MAX_DEVIATION_KEY_LENGTH characters of four UTF-8 bytes each, percent-encoded) fits in a
+# deviation's path. A line past it is a 414 problem+json from the worker class above.
 limit_request_line = 8190
 
 

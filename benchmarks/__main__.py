@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick]`` (``make bench``): diff, API and revision-read benchmarks."""
+"""``python -m benchmarks [--quick]`` (``make bench``): diff, API, revision-read, export and
+pages benchmarks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("bench_diff", "bench_api", "bench_revisions", "bench_export")
+BENCHMARKS = ("bench_diff", "bench_api", "bench_revisions", "bench_export", "bench_pages")
 
 
 def run(name: str, argv: list[str]) -> int:

@@ -53,11 +53,11 @@ SERVICE_SAVES = 60  # the first saves, across one checkpoint, go through the ser
 SECRET_KEY = "bench-secret-key-not-for-production"  # noqa: S105  (a throwaway local app)
 
 
-def thousand_step_definition() -> dict:
-    """A 1,000-step reference POW: five phases of 200 steps, each step reading two earlier ones."""
+def thousand_step_definition(count: int = STEPS) -> dict:
+    """A reference POW of ``count`` (1,000) flat steps, each step reading two earlier ones."""
     rng = random.Random(12)
     steps = []
-    for number in range(STEPS):
+    for number in range(count):
         inputs = [
             {"doc_type": f"doc_{source}", "scope": "project"}
             for source in rng.sample(range(number), min(number, 2))

@@ -83,7 +83,8 @@ class CombineConverter(OpenAPIConverter):
 
 def _combine_fields(self, field: fields.Field, ret: dict, **kwargs) -> dict:
     """Field conventions: a DescribedDict is its schema; a nullable enum is an enum or null; a
-    non-empty Trimmed needs a non-space."""
+    non-empty Trimmed needs a non-space. A nullable field whose metadata names a ``schema``
+    refers to that component, so a generator makes one named type for every field sharing it."""
     if isinstance(field, DescribedDict):
         nullable = field.allow_none
         ret.clear()
@@ -93,10 +94,28 @@ def _combine_fields(self, field: fields.Field, ret: dict, **kwargs) -> dict:
         # One enum and null, so a generator makes one enum type (not one per listed type).
         values = [value for value in ret.pop("enum") if value is not None]
         types = [kind for kind in ret.pop("type") if kind != "null"]
-        return {"anyOf": [{"type": types[0], "enum": values}, {"type": "null"}]}
+        return _or_null(self, field, {"type": types[0], "enum": values})
+    if field.allow_none and field.metadata.get("schema"):
+        types = [kind for kind in ret.pop("type") if kind != "null"]
+        ret.pop("additionalProperties", None)
+        kept = {"type": types[0], "additionalProperties": True} if types[0] == "object" else {}
+        return _or_null(self, field, kept or {"type": types[0]})
     if isinstance(field, Trimmed) and ret.get("minLength") and "pattern" not in ret:
         return {"pattern": NOT_BLANK}
     return {}
+
+
+def _or_null(converter, field: fields.Field, schema: dict) -> dict:
+    """``anyOf`` [``schema``, null]; ``schema`` as the component the field's metadata names."""
+    name = field.metadata.get("schema")
+    if name is None:
+        return {"anyOf": [schema, {"type": "null"}]}
+    components = converter.spec.components
+    if name not in components.schemas:
+        components.schema(name, schema)
+    elif components.schemas[name] != schema:
+        raise ValueError(f"Two fields name the schema {name} with different contents.")
+    return {"anyOf": [components.get_ref("schema", name), {"type": "null"}]}
 
 
 class CombinePlugin(MarshmallowPlugin):

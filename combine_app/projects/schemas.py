@@ -116,7 +116,10 @@ def _workflow_status() -> fields.String:
     return fields.String(
         allow_none=True,
         validate=validate.OneOf(WORKFLOW_STATUSES),
-        metadata={"description": "The workflow instance's status; null when there is none."},
+        metadata={
+            "description": "The workflow instance's status; null when there is none.",
+            "schema": "WorkflowStatus",
+        },
     )
 
 

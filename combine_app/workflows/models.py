@@ -29,8 +29,14 @@ CHANGE_TYPES = (
     "deviation_withdrawn",
 )
 REASON_LIMIT = 1000
-# The longest drift item key that can be accepted as a deviation.
-MAX_DEVIATION_KEY_LENGTH = 1000
+# The longest drift item key that can be accepted as a deviation, in characters. A key travels
+# in the path of approve, reject and withdraw: 600 characters of four UTF-8 bytes, each byte
+# percent-encoded (7,200 bytes), plus the rest of the request line stay within gunicorn's
+# limit_request_line of 8,190 bytes (tests/server/test_server.py sends one).
+MAX_DEVIATION_KEY_LENGTH = 600
+# The key column's width, from when the limit was 1,000 (a narrower column would need a
+# migration that could refuse existing rows; the schemas hold new keys to the limit above).
+DEVIATION_KEY_COLUMN_LENGTH = 1000
 
 
 class WorkflowInstance(db.Model):
@@ -138,7 +144,7 @@ class AcceptedDeviation(db.Model):
     instance_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("workflow_instances.id", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(MAX_DEVIATION_KEY_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(DEVIATION_KEY_COLUMN_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default=REQUESTED, server_default=ACCEPTED)
     reason: Mapped[str] = mapped_column(String(REASON_LIMIT))

@@ -207,7 +207,13 @@ class HistoryEntrySchema(ResponseSchema):
 
     id = fields.UUID()
     change_type = fields.String(validate=validate.OneOf(CHANGE_TYPES))
-    change_detail = fields.Dict(allow_none=True)
+    change_detail = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "What changed, as INTERFACE.md gives it per change_type.",
+            "schema": "ChangeDetail",
+        },
+    )
     changed_at = fields.DateTime()
     changed_by = fields.String(allow_none=True)
     revision = fields.Integer(validate=validate.Range(min=1))
@@ -385,7 +391,12 @@ class DriftItemSchema(ResponseSchema):
     step_id = fields.String(allow_none=True)
     field = fields.String(allow_none=True)
     change = fields.String(
-        allow_none=True, validate=validate.OneOf(("added", "removed", "changed"))
+        allow_none=True,
+        validate=validate.OneOf(("added", "removed", "changed")),
+        metadata={
+            "description": "How the field differs; null for a step.",
+            "schema": "FieldChangeKind",
+        },
     )
     source = fields.Raw(allow_none=True)
     instance = fields.Raw(allow_none=True)

@@ -9,6 +9,7 @@ SQL and the wrk script builder the bench relies on.
 from __future__ import annotations
 
 import json
+import re
 
 import flask_migrate
 import pytest
@@ -157,3 +158,43 @@ def test_profile_phases_name_our_own_dump_and_body_reading():
     assert frame_kind(ResponseSchema.dump.__code__) == "dump"
     inner = next(c for c in depth_exceeds.__code__.co_consts if hasattr(c, "co_qualname"))
     assert frame_kind(inner) == "parse"  # a comprehension inside the body reader
+
+
+PAGE_ROW = re.compile(
+    r"^(?P<page>.+?)\s{2,}(?P<counterpart>\S.*?)\s+(?P<wall>\d+\.\d\d)\s+(?P<cpu>\d+\.\d\d|n/a)"
+    r"\s+<=(?P<goal>[\d.]+)x\s+(?P<verdict>met|NOT met \((?P<over>[\d.]+) times over\))$"
+)
+
+
+@pytest.mark.server
+def test_bench_pages_quick_prints_each_page_against_its_json_with_a_ratio_and_verdict(
+    postgres_admin_url, monkeypatch, capsys
+):
+    from benchmarks import bench_pages
+
+    monkeypatch.setenv("COMBINE_BENCH_POSTGRES_URL", postgres_admin_url)
+    argv = ["--quick", "--projects", "25", "--steps", "40", "--rounds", "1", "--seconds", "0.1"]
+    assert bench_pages.main(argv) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("page ") and "JSON" in line)
+    rows = [PAGE_ROW.match(line) for line in lines[start + 2 : start + 8]]
+    assert all(rows), lines[start : start + 8]
+    assert [row["page"] for row in rows] == [
+        "project list (25 rows)",
+        "project page, 40 steps",
+        "editor, 40 steps",
+        "drift page, 40 steps",
+        "compare page, 1 -> current",
+        "editor action (Down), 40 steps",
+    ]
+    assert [row["counterpart"] for row in rows][-1] == "PUT workflow (a step moved)"
+    assert [float(row["goal"]) for row in rows] == [2, 2, 3, 2, 2, 2]
+    for row in rows:
+        judged = float(row["cpu"] if row["cpu"] != "n/a" else row["wall"])
+        assert judged > 0
+        assert (row["verdict"] == "met") == (judged <= float(row["goal"]))
+    # Each side's row has its sizes; the editor's post and the tail table are there too.
+    assert re.search(r"^page: editor, 40 steps\s+\d+\s+[\d.]+\s+[\d.]+\s+\S+\s+[\d,]+$", out, re.M)
+    assert re.search(r"editor action: the post is [1-9][\d,]* bytes in [1-9][\d,]* fields", out)
+    assert len(re.findall(r"^.+ <=1\.5x  (met|NOT met)", out, re.M)) == 6

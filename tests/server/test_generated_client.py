@@ -50,6 +50,9 @@ def generated(tmp_path_factory, postgres_admin_url):
         )
         assert run.returncode == 0, run.stdout + run.stderr
         assert "warning" not in (run.stdout + run.stderr).lower(), run.stdout + run.stderr
+        # Every model has a name from the document: none is a generated "...Type0" variant.
+        numbered = sorted(path.name for path in (work / PACKAGE / "models").glob("*_type_*.py"))
+        assert numbered == [], numbered
         sys.path.insert(0, str(work))
         try:
             package = importlib.import_module(PACKAGE)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import runpy
+import socket
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_without_postgres
+from combine_app.workflows.models import MAX_DEVIATION_KEY_LENGTH
+from tests.conftest import REPO_ROOT, skip_without_postgres
 from tests.support.databases import create_database, drop_database
 from tests.support.served import call, run_flask, start_gunicorn
 
@@ -19,6 +22,7 @@ pytestmark = pytest.mark.server
 
 PASSWORD = "served password 123"
 STARTUP_DEADLINE_SECONDS = 60
+LIMIT_REQUEST_LINE = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))["limit_request_line"]
 
 
 @dataclass
@@ -174,14 +178,45 @@ def test_a_chunked_form_past_the_limit_is_the_413_page(served):
     assert b"413" in raw
 
 
-def test_a_deviation_key_of_a_thousand_two_byte_characters_reaches_the_app(served):
-    """gunicorn's request-line limit fits the key's maxLength in two-byte characters."""
+def test_the_longest_deviation_key_in_four_byte_characters_reaches_the_app(served):
+    """gunicorn's request-line limit fits the key's limit even when every character is an emoji
+    (four UTF-8 bytes, twelve percent-encoded), on the longest deviation path."""
     key, _ = served_instance(served)
-    deviation = urllib.parse.quote("é" * 1000, safe="")
+    deviation = urllib.parse.quote("\U0001f600" * MAX_DEVIATION_KEY_LENGTH, safe="")
     path = f"/api/v1/projects/{key}/workflow/deviations/{deviation}/approve"
+    assert len(f"POST {path} HTTP/1.1") <= LIMIT_REQUEST_LINE
     status, headers, answer = served.call("POST", path, token=served.token, body={})
     assert status == 404, answer
     assert headers["Content-Type"].startswith("application/problem+json")
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, str, bytes]:
+    """Send ``request`` as it is; the answer's status, Content-Type and body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers["Content-Type"], body
+
+
+def test_a_request_line_past_the_limit_is_a_414_problem(served):
+    path = "/api/v1/projects/" + "a" * LIMIT_REQUEST_LINE
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    status, content_type, body = raw_exchange(served.port, request)
+    assert (status, content_type) == (414, "application/problem+json")
+    problem = json.loads(body)
+    assert problem["status"] == 414
+    assert f"{LIMIT_REQUEST_LINE:,} bytes" in problem["detail"]
+
+
+def test_an_unreadable_request_line_is_a_400_problem(served):
+    status, content_type, body = raw_exchange(served.port, b"GET\r\n\r\n")
+    assert (status, content_type) == (400, "application/problem+json")
+    assert json.loads(body)["title"] == "Bad Request"
 
 
 def test_the_server_log_shows_no_errors(served):

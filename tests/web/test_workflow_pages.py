@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from combine_app.definition.tree import ordered_step_fields
 from combine_app.projects import service as project_service
 from combine_app.web.workflow_words import describe_entry
 from combine_app.workflows.models import WorkflowInstance, WorkflowInstanceHistory
+from tests.support.form_session import form_fields
 
 SPD = "software_product_development"
 # Moving product_discovery (first) down, in the words every page uses for it.
@@ -24,62 +24,6 @@ STALE = (
     "This workflow was changed since you opened it (now revision {now}). Reload to see the "
     "latest and apply your edit again."
 )
-
-
-class FormReader(HTMLParser):
-    """Collects what a browser without JavaScript would submit from one form (no button)."""
-
-    def __init__(self, form_id: str):
-        super().__init__()
-        self.form_id = form_id
-        self.inside = False
-        self.fields: dict[str, str] = {}
-        self._textarea: str | None = None
-        self._select: str | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = attrs.get("id") == self.form_id
-        if not self.inside or "name" not in attrs and tag != "option":
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in ("checkbox", "radio") and "checked" not in attrs:
-                return
-            if kind not in ("submit", "button"):
-                self.fields[attrs["name"]] = attrs.get("value", "")
-        elif tag == "textarea":
-            self._textarea = attrs["name"]
-            self.fields[self._textarea] = ""
-        elif tag == "select":
-            self._select = attrs["name"]
-        elif (
-            tag == "option"
-            and self._select
-            and ("selected" in attrs or self._select not in self.fields)
-        ):
-            self.fields[self._select] = attrs.get("value", "")
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form":
-            self.inside = False
-
-
-def form_fields(page: str, form_id: str = "workflow-editor") -> dict[str, str]:
-    """The fields of a form as a browser would post them (textarea text keeps its escapes out)."""
-    reader = FormReader(form_id)
-    reader.feed(page)
-    # A textarea's first newline is dropped by browsers; HTMLParser already unescapes entities.
-    return {name: value.removeprefix("\n") for name, value in reader.fields.items()}
 
 
 def text(page: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from combine_app.catalog.app_loader import EXTENSION_KEY
 from combine_app.catalog.loader import PackageLoader
 from combine_app.workflows.models import (
+    MAX_DEVIATION_KEY_LENGTH,
     AcceptedDeviation,
     WorkflowInstanceCheckpoint,
     WorkflowInstanceHistory,
@@ -188,6 +189,7 @@ def test_a_key_that_is_not_a_current_difference_is_422_naming_key(api, key, crea
         ({"key": PROMPT_KEY, "reason": "   "}, "/reason"),
         ({"key": PROMPT_KEY, "reason": "x" * 1001}, "/reason"),
         ({"reason": "Why."}, "/key"),
+        ({"key": "k" * (MAX_DEVIATION_KEY_LENGTH + 1), "reason": "Why."}, "/key"),
         ({"key": PROMPT_KEY, "reason": "Why.", "extra": 1}, "/extra"),
     ],
 )
