@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# axe-core, which the browser tests run over every page they visit (package.json, from npm).
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint format bench bench-quick install install-dev browser check-config clean
 
@@ -22,7 +24,16 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+# npm ci installs exactly package-lock.json; touching axe.min.js dates the install (npm keeps
+# the package's own old file dates), so a changed lock file installs again.
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund && touch $@; \
+	else \
+	  echo "npm not found: the browser tests will be skipped (they need axe-core from npm)"; \
+	fi
+
+install-dev: $(VENV)/.installed-dev $(AXE)
 
 run: install
 	@test -f .env || printf 'COMBINE_ENV=development\n' > .env
@@ -30,7 +41,8 @@ run: install
 	$(FLASK) users ensure-admin --host $(HOST) --port $(PORT)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# Browser tests run when a Chromium is found (CI installs Debian's `chromium`: see scripts/).
+# Browser tests run when a Chromium and axe-core are found (CI installs Debian's `chromium`: see
+# scripts/; install-dev installs axe-core with npm).
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -59,4 +71,4 @@ browser:
 	bash scripts/ensure-debian-package.sh chromium chromium
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts

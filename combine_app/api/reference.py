@@ -1,26 +1,20 @@
-"""The browsable API reference: Swagger UI over the generated document, for signed-in users.
+"""The browsable API reference: the generated OpenAPI document as a page, for signed-in users.
 
-The Swagger UI files come from the ``swagger-ui-bundle-v2`` package and are served by the app
-itself (no CDN); the page's own script only points Swagger UI at ``/api/v1/openapi.json`` and
-adds the CSRF token to the requests a signed-in user tries out from the page.
+Rendered on the server from the same document ``/api/v1/openapi.json`` serves, in the app's own
+layout: no script, nothing fetched but the app's stylesheet, so it reads with a keyboard and a
+screen reader like every other page (reference_outline.py says what is shown).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, render_template
 from flask_login import login_required
-from swagger_ui_bundle import swagger_ui_path
+
+from combine_app.api.openapi import openapi_document
+from combine_app.api.reference_outline import outline
 
 reference = Blueprint(
-    "api_reference",
-    __name__,
-    url_prefix="/api-reference",
-    template_folder="templates",
-    static_folder="static",
-)
-# The Swagger UI files the page loads; nothing else of the package is served.
-SWAGGER_UI_FILES = frozenset(
-    {"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"}
+    "api_reference", __name__, url_prefix="/api-reference", template_folder="templates"
 )
 
 
@@ -28,13 +22,4 @@ SWAGGER_UI_FILES = frozenset(
 @login_required
 def page():
     """The API reference page."""
-    return render_template("api/reference.html")
-
-
-@reference.get("/swagger-ui/<name>")
-@login_required
-def swagger_ui(name: str):
-    """One of the Swagger UI files, from the installed package."""
-    if name not in SWAGGER_UI_FILES:
-        abort(404)
-    return send_from_directory(swagger_ui_path, name, max_age=3600)
+    return render_template("api/reference.html", reference=outline(openapi_document()))

@@ -21,10 +21,12 @@ def may(project, action: str) -> bool:
 
 
 from combine_app.web import (  # noqa: E402,F401  (routes register on import)
+    glossary,
     members,
     projects,
     workflow,
     workflow_deviations,
     workflow_editor,
     workflow_revisions,
+    workflow_side_by_side,
 )

@@ -33,6 +33,7 @@ from combine_app.web.workflow_view import (
     compact,
     describe_input,
     describe_iteration,
+    field_label,
     step_views,
 )
 from combine_app.web.workflow_words import (
@@ -65,6 +66,7 @@ PARTIAL_HEADER = "X-Combine-Partial"
 
 
 web.add_app_template_filter(compact, "compact")
+web.add_app_template_filter(field_label, "field_label")
 web.add_app_template_filter(describe_input, "describe_input")
 web.add_app_template_filter(describe_iteration, "describe_iteration")
 web.add_app_template_filter(field_change_short, "field_change")

@@ -28,14 +28,14 @@ from combine_app.web.workflow import (
     source_of,
     step_names,
 )
-from combine_app.web.workflow_view import step_views
+from combine_app.web.workflow_view import compact, step_views
 from combine_app.workflows.compare import comparison
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.schemas import CompareArgs, ReasonSchema
-from combine_app.workflows.service import WorkflowInstanceService
+from combine_app.workflows.service import Side, WorkflowInstanceService
 
-# The latest revisions offered in the compare page's pickers (any number can be typed).
+# The latest revisions the side pickers offer (an older one is reached from the history).
 PICKER_REVISIONS = 50
 
 
@@ -139,23 +139,21 @@ def workflow_compare(project_id: str):
     project = project_for(project_id)
     service = instance_service()
     instance = service.get_instance(project)
+    chosen = {name: request.args.get(name, "") for name in ("from", "to")}
     context: dict[str, Any] = {
         "project": project,
         "workflow": instance,
-        "picker": _picker_revisions(instance),
-        "chosen": {name: request.args.get(name, "") for name in ("from", "to")},
+        "picker": side_options(service, instance, chosen),
+        "picker_size": PICKER_REVISIONS,
+        "chosen": chosen,
         "errors": {},
         "result": None,
     }
     status = 200
-    if request.args.get("from") or request.args.get("to"):
+    if chosen["from"] or chosen["to"]:
         try:
-            sides = CompareArgs().load(
-                {name: value for name, value in context["chosen"].items() if value}
-            )
-            context["result"] = service.compare(instance, sides["from_"], sides["to"])
-        except MarshmallowError as error:
-            context["errors"], status = error.messages, 422
+            sides = chosen_sides(service, instance, chosen)
+            context["result"] = service.compare(instance, sides["from"], sides["to"])
         except ValidationFailed as error:
             context["errors"], status = error.errors or {"from": [error.detail]}, 422
         except AppError as error:
@@ -191,9 +189,55 @@ def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[st
     return names
 
 
-def _picker_revisions(instance: WorkflowInstance) -> list[int]:
-    newest = instance.revision
-    return list(range(newest, max(0, newest - PICKER_REVISIONS), -1))
+def chosen_sides(
+    service: WorkflowInstanceService, instance: WorkflowInstance, chosen: dict[str, str]
+) -> dict[str, Side]:
+    """The ``from`` and ``to`` sides asked for, each checked on its own (is it a side at all,
+    then does that revision exist), so every side's error is known at once: 422 naming them."""
+    sides: dict[str, Side] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in chosen.items():
+        try:
+            sides[name] = CompareArgs().load({name: value}, partial=True)[_ATTRIBUTES[name]]
+        except MarshmallowError as error:
+            errors.update(error.messages)
+        except KeyError:
+            errors[name] = ["Missing data for required field."]
+    try:
+        service.check_sides(instance, sides)
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    if errors:
+        raise ValidationFailed(" ".join(" ".join(m) for m in errors.values()), errors)
+    return sides
+
+
+# CompareArgs' attribute for each query parameter ("from" is a Python keyword).
+_ATTRIBUTES = {"from": "from_", "to": "to"}
+
+
+def side_options(
+    service: WorkflowInstanceService, instance: WorkflowInstance, chosen: dict[str, str]
+) -> list[tuple[str, str]]:
+    """What the side pickers offer: current, source, then the latest revisions with their date,
+    author and reason; a side asked for that is not among them (an older revision, or what was
+    typed into the address) is offered too, so the picker shows what was asked."""
+    ref = instance.base_workflow_ref
+    options = [
+        ("current", f"Current (revision {instance.revision})"),
+        ("source", f"Source: {ref['workflow_id']} {ref['version']}, as it is now"),
+    ]
+    for row in service.instances.recent_revisions(instance.id, instance.revision, PICKER_REVISIONS):
+        when = row.changed_at.strftime("%Y-%m-%d %H:%M")
+        words = f"Revision {row.revision} · {when} · {row.changed_by or 'someone'}"
+        if row.reason:
+            words += f": {compact(row.reason, 60)}"
+        options.append((str(row.revision), words))
+    offered = {value for value, _ in options}
+    for value in dict.fromkeys(chosen.values()):
+        if value and value not in offered:
+            options.append((value, f"Revision {value}" if value.isdigit() else value))
+    return options
 
 
 @web.post("/projects/<project_id>/workflow/archive")

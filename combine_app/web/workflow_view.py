@@ -36,6 +36,13 @@ METADATA_ORDER = (
     "entity_types",
 )
 MAX_SHOWN = 120
+# Labels that the general rule in field_label would get wrong.
+FIELD_LABELS = {
+    "step_id": "Step ID",
+    "workflow_id": "Workflow ID",
+    "iterate_over": "Iterates over",
+    "pow_class": "Kind",
+}
 
 
 @dataclass
@@ -157,6 +164,26 @@ def _ordered_steps(steps: Any) -> Any:
             fields["steps"] = nested
         lists[path[:-1]].append(fields)
     return top
+
+
+def field_label(name: Any) -> str:
+    """A field's name as a label: ``task_prompt`` is "Task prompt", ``step_id`` "Step ID"."""
+    if not isinstance(name, str) or not name:
+        return compact(name, 60)
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    words = name.replace("_", " ").strip()
+    return compact(words[:1].upper() + words[1:], 60) if words else compact(name, 60)
+
+
+def field_words(name: Any) -> str:
+    """A field's name inside a sentence: ``task_prompt`` is "task prompt", ``step_id`` "step ID"."""
+    if isinstance(name, str) and name in FIELD_LABELS:
+        label = FIELD_LABELS[name]
+        return label[:1].lower() + label[1:]
+    if isinstance(name, str) and name.replace("_", "").strip():
+        return compact(name.replace("_", " ").strip(), 60)
+    return compact(name, 60)
 
 
 def compact(value: Any, limit: int = MAX_SHOWN) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from combine_app.web.workflow_view import compact, quoted
+from combine_app.web.workflow_view import compact, field_words, quoted
 from combine_app.workflows.move_words import Orders, move_sentences
 
 Detail = Mapping[str, Any]
@@ -81,8 +81,8 @@ def _status(detail: Detail) -> list[str]:
 
 
 def field_change(change: Mapping[str, Any], owner: str) -> str:
-    """A field change as a phrase: "changed role of step Y: 'A' → 'B'"."""
-    name = compact(change.get("field"), 60)
+    """A field change as a phrase: "changed task prompt of step Y: 'A' → 'B'"."""
+    name = field_words(change.get("field"))
     kind = change.get("change")
     if kind == "added":
         return f"set {name} of {owner} to {quoted(change.get('new'))}"
@@ -92,8 +92,8 @@ def field_change(change: Mapping[str, Any], owner: str) -> str:
 
 
 def field_change_short(change: Mapping[str, Any]) -> str:
-    """A field change without its owner: "role: 'A' → 'B'"."""
-    name = compact(change.get("field"), 60)
+    """A field change without its owner: "task prompt: 'A' → 'B'"."""
+    name = field_words(change.get("field"))
     kind = change.get("change")
     if kind == "added":
         return f"{name}: added, {quoted(change.get('new'))}"
@@ -118,7 +118,7 @@ def _place(parent: Any, position: Any) -> str:
 
 def _deviation_requested(detail: Detail) -> list[str]:
     phrase = f"asked to accept the difference {compact(detail.get('key'), 120)}"
-    return [phrase + _why(detail) + _review_by(detail)]
+    return [phrase + _review_by(detail)]
 
 
 def _deviation_accepted(detail: Detail) -> list[str]:
@@ -127,8 +127,8 @@ def _deviation_accepted(detail: Detail) -> list[str]:
     if asked and "note" in detail:  # approved a request (an immediate acceptance has no note)
         phrase += f", requested by {compact(asked, 80)}"
     note = detail.get("note")
-    tail = f" Note: “{compact(note, 200)}”" if note else ""
-    return [phrase + _why(detail) + _review_by(detail) + tail]
+    tail = f", noting “{compact(note, 200)}”" if note else ""
+    return [phrase + _review_by(detail) + tail]
 
 
 def _deviation_rejected(detail: Detail) -> list[str]:
@@ -142,11 +142,6 @@ def _deviation_rejected(detail: Detail) -> list[str]:
 def _deviation_withdrawn(detail: Detail) -> list[str]:
     what = "request to accept" if detail.get("status") == "requested" else "acceptance of"
     return [f"withdrew the {what} {compact(detail.get('key'), 120)}"]
-
-
-def _why(detail: Detail) -> str:
-    reason = detail.get("reason")
-    return f": “{compact(reason, 200)}”" if reason else ""
 
 
 def _review_by(detail: Detail) -> str:

@@ -128,6 +128,23 @@ class WorkflowInstanceRepository:
         ).all()
         return rows[::-1]
 
+    def recent_revisions(self, instance_id: uuid.UUID, newest: int, count: int) -> list[Row]:
+        """The last ``count`` revisions up to ``newest``, newest first: one row each with its
+        revision, first entry's time and author, and the reason it was made with."""
+        history = WorkflowInstanceHistory.__table__
+        query = (
+            select(
+                history.c.revision,
+                func.min(history.c.changed_at).label("changed_at"),
+                func.max(history.c.changed_by).label("changed_by"),
+                func.max(history.c.reason).label("reason"),
+            )
+            .where(history.c.instance_id == instance_id, history.c.revision > newest - count)
+            .group_by(history.c.revision)
+            .order_by(history.c.revision.desc())
+        )
+        return self.session.connection().execute(query).all()
+
     def count_history(self, instance_id: uuid.UUID) -> int:
         """How many entries the instance has."""
         return self.session.scalar(

@@ -105,6 +105,13 @@ class RevisionUnknown(Conflict):
     """The revision happened, but what the definition was then cannot be known for certain."""
 
 
+def missing_revision(instance: WorkflowInstance, number: int) -> str | None:
+    """Why revision ``number`` cannot be read, or None when it is within 1 .. current."""
+    if BASE_REVISION <= number <= instance.revision:
+        return None
+    return f"Revision {number} does not exist: the workflow is at revision {instance.revision}."
+
+
 def read_revision(session: Session, instance: WorkflowInstance, number: int) -> Revision:
     """Revision ``number`` of the instance: one checkpoint plus fewer than CHECKPOINT_EVERY saves.
 
@@ -112,9 +119,7 @@ def read_revision(session: Session, instance: WorkflowInstance, number: int) -> 
     revision older than every checkpoint (an instance whose base the migration could not know).
     """
     if not BASE_REVISION <= number <= instance.revision:
-        raise RevisionMissing(
-            f"Revision {number} does not exist: the workflow is at revision {instance.revision}."
-        )
+        raise RevisionMissing(missing_revision(instance, number))
     if number == instance.revision:
         start, definition = number, instance.effective_workflow
     else:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import Row, inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -39,12 +40,20 @@ from combine_app.workflows.revisions import (
     Revision,
     RevisionMissing,
     checkpoint_due,
+    missing_revision,
     read_revision,
     write_checkpoint,
 )
 
 # One side of a comparison: a revision number, "current", or "source" (the release as it is now).
 Side = int | str
+
+
+class ResolvedSide(NamedTuple):
+    """A comparison side: its description (side, revision, content_hash) and its definition."""
+
+    info: dict
+    definition: dict
 
 
 def instance_etag(instance) -> str:
@@ -214,12 +223,38 @@ class WorkflowInstanceService:
 
     def compare(self, instance: WorkflowInstance, old: Side, new: Side) -> dict:
         """What changed from side ``old`` to side ``new`` (parameters ``from`` and ``to``)."""
-        sides = {}
-        for parameter, side in (("from", old), ("to", new)):
-            sides[parameter] = self._side(instance, parameter, side)
-        result = comparison(sides["from"][1], sides["to"][1])
-        result["from"], result["to"] = sides["from"][0], sides["to"][0]
+        sides = self.resolve_sides(instance, {"from": old, "to": new})
+        result = comparison(sides["from"].definition, sides["to"].definition)
+        result["from"], result["to"] = sides["from"].info, sides["to"].info
         return result
+
+    def resolve_sides(
+        self, instance: WorkflowInstance, sides: Mapping[str, Side]
+    ) -> dict[str, ResolvedSide]:
+        """Each side by its parameter name, all checked at once: one 422 naming every
+        parameter whose revision does not exist; 409 when the source cannot be loaded now."""
+        resolved, errors = {}, {}
+        for parameter, side in sides.items():
+            try:
+                resolved[parameter] = self._side(instance, side)
+            except RevisionMissing as error:
+                errors[parameter] = [error.detail]
+        if errors:
+            messages = [message for found in errors.values() for message in found]
+            detail = messages[0] if len(messages) == 1 else "Both sides are refused; see errors."
+            raise ValidationFailed(detail, errors)
+        return resolved
+
+    @staticmethod
+    def check_sides(instance: WorkflowInstance, sides: dict[str, Side]) -> None:
+        """422 naming every side (by parameter) that is a revision the instance does not have."""
+        errors = {
+            parameter: [message]
+            for parameter, side in sides.items()
+            if isinstance(side, int) and (message := missing_revision(instance, side))
+        }
+        if errors:
+            raise ValidationFailed(" ".join(m for (m,) in errors.values()), errors)
 
     def restore_instance(
         self,
@@ -251,11 +286,11 @@ class WorkflowInstanceService:
             restored_from=number,
         )
 
-    def _side(self, instance: WorkflowInstance, parameter: str, side: Side) -> tuple[dict, dict]:
-        """A comparison side's description and definition; 422 naming the parameter if bad."""
+    def _side(self, instance: WorkflowInstance, side: Side) -> ResolvedSide:
+        """A comparison side's description and definition (RevisionMissing if there is none)."""
         if side == "current":
             definition = instance.effective_workflow
-            return self._side_info("current", instance.revision, definition), definition
+            return self._resolved("current", instance.revision, definition)
         if side == "source":
             ref = instance.base_workflow_ref
             try:
@@ -265,20 +300,18 @@ class WorkflowInstanceService:
                     f"The source {ref['workflow_id']} {ref['version']} cannot be loaded now "
                     f"({error}); compare revisions instead."
                 ) from error
-            return self._side_info("source", None, definition), definition
-        try:
-            revision = self.read_revision(instance, side)
-        except RevisionMissing as error:
-            raise ValidationFailed(error.detail, {parameter: [error.detail]}) from error
-        return self._side_info(str(side), side, revision.definition), revision.definition
+            return self._resolved("source", None, definition)
+        revision = self.read_revision(instance, side)
+        return self._resolved(str(side), side, revision.definition)
 
     @staticmethod
-    def _side_info(side: str, revision: int | None, definition: dict) -> dict:
-        return {
+    def _resolved(side: str, revision: int | None, definition: dict) -> ResolvedSide:
+        info = {
             "side": side,
             "revision": revision,
             "content_hash": structural.content_hash(definition),
         }
+        return ResolvedSide(info, definition)
 
     def problems_of(self, instance: WorkflowInstance) -> dict:
         """Whether the instance's workflow can run: its problems and their counts."""

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from combine_app.auth import service as auth_service
 from combine_app.extensions import db
+from tests.browser.accessibility import axe_source, watch_accessibility
 from tests.conftest import PASSWORD, REPO_ROOT, make_app
 
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -81,11 +82,21 @@ def live_server(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture
 def browser(chromium_path):
-    """A headless Chromium, closed after the test."""
+    """A headless Chromium, closed after the test; every page of every context it opens is
+    checked with axe-core (tests/browser/accessibility.py)."""
     from playwright.sync_api import sync_playwright
 
+    axe_source()  # skip or fail early when axe-core is not installed
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        new_context = chromium.new_context
+
+        def new_checked_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            watch_accessibility(context)
+            return context
+
+        chromium.new_context = new_checked_context
         try:
             yield chromium
         finally:

@@ -17,7 +17,7 @@ def edit_first_role(page, value: str) -> None:
     page.wait_for_url("**/workflow/edit")
     first = page.locator("#s-0")
     first.get_by_text("Fields of product_discovery").click()
-    first.get_by_label("role", exact=True).fill(value)
+    first.get_by_label("Role", exact=True).fill(value)
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(re.compile(r"/projects/[A-Z]+-\d+#workflow$"))
 
@@ -46,9 +46,9 @@ def test_accept_a_difference_with_a_reason_then_change_it_again(live_server, bro
         # The summary, opened in the panel, offers "Accept…" with a reason field.
         drift = panel.locator("details.drift")
         drift.locator("summary").click()
-        expect(drift).to_contain_text("Unexplained (1)")
+        expect(drift).to_contain_text("Not explained yet (1)")
         expect(drift).to_contain_text("Changed in this project (1)")
-        drift.get_by_text("Accept…").click()
+        drift.get_by_text("Accept as intended…").click()
         drift.get_by_label("Why is this difference intended?").fill(
             "This team has a product lead, not a product manager."
         )
@@ -59,7 +59,7 @@ def test_accept_a_difference_with_a_reason_then_change_it_again(live_server, bro
             "Accepted: the difference is explained, with your reason."
         )
         accepted = page.locator("details.drift-accepted")
-        expect(accepted.locator("summary")).to_have_text("Accepted (1)")
+        expect(accepted.locator("summary")).to_have_text("Accepted on purpose (1)")
         accepted.locator("summary").click()
         expect(accepted).to_contain_text(
             "“This team has a product lead, not a product manager.” — accepted by alice"

@@ -53,8 +53,10 @@ def test_edit_with_reasons_compare_and_restore_with_a_reason(live_server, browse
 
         # Compare revisions 1 and 3 on the compare page.
         page.get_by_role("link", name="Compare any two revisions").click()
-        page.get_by_label("From").fill("1")
-        page.get_by_label("To").fill("3")
+        # Pickers: the latest revisions with their date, author and reason.
+        expect(page.get_by_label("From")).to_contain_text("Requirements come first here")
+        page.get_by_label("From").select_option("1")
+        page.get_by_label("To").select_option("3")
         page.get_by_role("button", name="Compare").click()
         result = page.locator("section.card").nth(1)
         expect(result).to_contain_text("From revision 1 to revision 3")

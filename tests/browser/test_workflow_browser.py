@@ -67,7 +67,7 @@ def test_assign_edit_drift_history_and_complete(live_server, browser, screenshot
         # A broken step_id is refused on Save, the message next to the step that caused it.
         first = page.locator("#s-0")
         first.get_by_text("Fields of product_discovery").click()
-        first.get_by_label("step_id").fill("Product Discovery")
+        first.get_by_label("Step ID", exact=True).fill("Product Discovery")
         page.get_by_role("button", name="Save changes").click()
         expect(first).to_have_class(re.compile(r"\bhas-error\b"))
         expect(first.locator(".step-errors")).to_contain_text("must start with a lowercase letter")
@@ -125,7 +125,7 @@ def test_assign_edit_drift_history_and_complete(live_server, browser, screenshot
         page.get_by_label("Yes, mark it completed").check()
         page.get_by_role("button", name="Mark completed", exact=True).click()
         expect(page.locator(".flash-success")).to_have_text("The workflow is marked completed.")
-        expect(panel.locator(".badge-completed")).to_have_text("completed")
+        expect(panel.locator(".badge-completed")).to_have_text("Workflow completed")
         expect(panel).to_contain_text("alice marked the workflow completed")
         expect(page.get_by_role("link", name="Edit steps")).to_have_count(0)
         screenshot(page, "09-completed")

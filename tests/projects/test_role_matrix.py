@@ -146,6 +146,7 @@ ROWS = [
     # Not about one project: the same for every signed-in caller.
     Row("web.index", "GET", at("/"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("web.favicon", "GET", at("/favicon.ico"), ANYONE, setup=NO_WORKFLOW),
+    Row("web.help_page", "GET", at("/help"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("auth.login", "GET", at("/login"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row(
         "auth.login",
@@ -168,22 +169,6 @@ ROWS = [
     Row("health.readyz", "GET", at("/readyz"), ANYONE, setup=NO_WORKFLOW),
     Row("web.static", "GET", at("/static/style.css"), ANYONE, page=True, setup=NO_WORKFLOW),
     Row("api_reference.page", "GET", at("/api-reference/"), ANYONE, page=True, setup=NO_WORKFLOW),
-    Row(
-        "api_reference.static",
-        "GET",
-        at("/api-reference/static/reference.js"),
-        ANYONE,
-        page=True,
-        setup=NO_WORKFLOW,
-    ),
-    Row(
-        "api_reference.swagger_ui",
-        "GET",
-        at("/api-reference/swagger-ui/swagger-ui.css"),
-        ANYONE,
-        page=True,
-        setup=NO_WORKFLOW,
-    ),
     Row("api.openapi", "GET", at("/api/v1/openapi.json"), ANYONE, setup=NO_WORKFLOW),
     Row(
         "api.orchestration_workflows",
@@ -291,6 +276,13 @@ ROWS = [
         page=True,
     ),
     Row("web.workflow_revision", "GET", at(PAGE + "/workflow/revisions/1"), MEMBERS, page=True),
+    Row(
+        "web.workflow_side_by_side",
+        "GET",
+        at(PAGE + "/workflow/side-by-side?from=1&to=current"),
+        MEMBERS,
+        page=True,
+    ),
     Row(
         "web.workflow_restore",
         "POST",

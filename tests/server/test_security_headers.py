@@ -14,7 +14,7 @@ SPD = "software_product_development"
 
 def concrete_paths(app, key: str) -> list[tuple[str, str]]:
     """One (method, URL) per method of every route, with real values for its arguments."""
-    values = {"project_id": key, "filename": "style.css", "name": "swagger-ui.css"}
+    values = {"project_id": key, "filename": "style.css"}
     paths = []
     for rule in app.url_map.iter_rules():
         url = rule.rule

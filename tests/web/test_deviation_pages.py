@@ -46,7 +46,7 @@ def test_an_unexplained_item_offers_accept_with_a_reason_field(client, assigned)
     assert "Drifted (1 unexplained)" in badges(get_page(client, project_url(assigned)))
     page = get_page(client, f"{project_url(assigned)}/workflow/drift")
     shown = text(page)
-    assert "Unexplained (1)" in shown
+    assert "Not explained yet (1)" in shown
     assert "Changed in this project (1)" in shown
     assert (
         "product_discovery Product Discovery: role: 'Product Manager 1.0' → 'Our Product Lead'"
@@ -54,7 +54,9 @@ def test_an_unexplained_item_offers_accept_with_a_reason_field(client, assigned)
     )
     assert f'name="key" value="{ROLE_KEY}"' in page
     assert "Why is this difference intended?" in shown
-    assert "Accepted (" not in shown
+    assert "Accepting records that this difference is intended, with your reason." in shown
+    assert "Differences from the source that nobody has accepted." in shown
+    assert "Accepted on purpose (" not in shown
 
 
 def test_accepting_explains_the_item_and_the_badges_say_so(client, signed_in, assigned):
@@ -64,15 +66,18 @@ def test_accepting_explains_the_item_and_the_badges_say_so(client, signed_in, as
     page = get_page(client, response.headers["Location"])
     shown = text(page)
     assert "Accepted: the difference is explained, with your reason." in shown
-    assert "Unexplained (" not in shown
-    assert "Accepted (1)" in shown
+    assert "Not explained yet (" not in shown
+    assert "Accepted on purpose (1)" in shown
     assert "“We have no product manager.” — accepted by alice on" in shown
     assert "Withdraw" in shown
     assert "Deviations accepted" in badges(get_page(client, project_url(assigned)))
     listing = text(get_page(client, "/projects"))
     assert "Deviations accepted" in listing and "Drifted" not in listing
     history = text(get_page(client, project_url(assigned)))
-    assert f"alice accepted the difference {ROLE_KEY}: “We have no product manager.”" in history
+    assert (
+        f"alice accepted the difference {ROLE_KEY} Reason: We have no product manager." in history
+    )
+    assert history.count("We have no product manager.") == 1  # the reason, said once
 
 
 def test_changing_the_accepted_step_again_shows_it_unexplained_with_the_old_reason(
@@ -84,7 +89,7 @@ def test_changing_the_accepted_step_again_shows_it_unexplained_with_the_old_reas
     assert response.status_code == 302
     assert "Drifted (1 unexplained)" in badges(get_page(client, project_url(assigned)))
     shown = text(get_page(client, f"{project_url(assigned)}/workflow/drift"))
-    assert "Unexplained (1)" in shown
+    assert "Not explained yet (1)" in shown
     assert "Accepted earlier, but changed since: “We have no product manager.” (alice," in shown
 
 
@@ -98,7 +103,7 @@ def test_withdrawing_makes_it_unexplained_again(client, signed_in, assigned):
     assert response.status_code == 302
     shown = text(get_page(client, response.headers["Location"]))
     assert "Withdrawn: the difference is unexplained again." in shown
-    assert "Unexplained (1)" in shown and "Accepted (" not in shown
+    assert "Not explained yet (1)" in shown and "Accepted on purpose (" not in shown
     history = text(get_page(client, project_url(assigned)))
     assert f"alice withdrew the acceptance of {ROLE_KEY}" in history
 
@@ -115,7 +120,7 @@ def test_a_blank_reason_is_refused_next_to_the_field_with_the_api_message(
     )
     assert error and error.group(2) == "A reason is required."
     assert f'id="{error.group(1)}" name="reason"' in page
-    assert "Unexplained (1)" in text(page)
+    assert "Not explained yet (1)" in text(page)
 
 
 def test_a_too_long_reason_keeps_what_was_typed(client, signed_in, assigned):

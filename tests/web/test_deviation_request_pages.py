@@ -154,7 +154,7 @@ def test_an_approver_approves_from_the_drift_page_and_the_badge_changes(team):
 def test_a_viewer_is_offered_no_request_and_no_decision(team):
     edit(team.api["bob"], team.key, "Bob's discovery prompt.")
     item = item_html(team.browser("vic").page(team.drift_url))
-    assert "Request acceptance…" not in item and "Accept…" not in item
+    assert "Request acceptance…" not in item and "Accept as intended…" not in item
 
 
 def test_a_review_by_in_the_past_is_refused_next_to_its_field_keeping_the_reason(team, clock):

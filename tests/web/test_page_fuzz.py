@@ -89,7 +89,17 @@ HOSTILE = [
     "before:999",
 ]
 VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30))
-QUERY_NAMES = ["page", "search", "include_archived", "history_page", "partial", "next", "x"]
+QUERY_NAMES = [
+    "page",
+    "search",
+    "include_archived",
+    "history_page",
+    "partial",
+    "next",
+    "from",
+    "to",
+    "x",
+]
 
 # The fields each page's forms really have; other routes get only random fields.
 FORM_FIELDS = {
@@ -102,8 +112,8 @@ FORM_FIELDS = {
     "auth.login": ["username", "password"],
 }
 EDITOR = "web.workflow_edit"
-# Routes fuzzed elsewhere or that would end the session under test.
-NOT_FUZZED = {"web.static", "auth.logout", "auth.logout_everywhere"}
+# Static files (binary, no input to fuzz) and routes that would end the session under test.
+NOT_FUZZED = {"web.static", "web.favicon", "auth.logout", "auth.logout_everywhere"}
 
 
 def page_endpoints(app) -> list[str]:
@@ -182,7 +192,7 @@ def send(client, db_session, method: str, url: str, query: dict, form: dict | No
     """One request; asserts no 5xx and, when refused, that nothing was written."""
     before = state(db_session)
     response = client.open(url, method=method, query_string=query, data=form)
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", "replace")  # the favicon is not text
     response.close()
     where = (method, url, query, {k: v[:80] for k, v in (form or {}).items()})
     assert response.status_code < 500, (where, response.status_code, body[:500])
@@ -271,7 +281,11 @@ def fuzz_one(app, client, db_session, world, endpoint: str, data) -> None:
     send(client, db_session, method, url, query, {**form, "csrf_token": token})
 
 
-EXPLICIT = sorted({*FORM_FIELDS, EDITOR, "web.index", "web.workflow_drift"} - {"auth.login"})
+# Pages whose query picks what they show get a case of their own too.
+QUERIED = {"web.workflow_compare", "web.workflow_side_by_side"}
+EXPLICIT = sorted(
+    {*FORM_FIELDS, *QUERIED, EDITOR, "web.index", "web.workflow_drift"} - {"auth.login"}
+)
 
 
 def test_every_page_endpoint_is_fuzzed(app):

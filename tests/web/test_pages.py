@@ -231,7 +231,7 @@ def test_project_page_archive_then_unarchive(client, login, alice, make_project,
     assert db_session.get(Project, project.id).is_archived is True
     page = page_text(client.get(url, headers=BROWSER))
     assert "Unarchive project" in page
-    assert 'badge-archived">archived' in page
+    assert 'badge-archived">Project archived' in page
     assert listed_keys(client.get("/projects", headers=BROWSER)) == set()
     assert listed_keys(
         client.get("/projects", query_string={"include_archived": "1"}, headers=BROWSER)

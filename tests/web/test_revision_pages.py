@@ -194,8 +194,40 @@ def test_compare_page_shows_a_bad_side_next_to_its_field(client, assigned):
     bad = client.get(f"{project_url(assigned)}/workflow/compare?from=1&to=later")
     assert bad.status_code == 422
     assert 'id="side-to-error"' in bad.get_data(as_text=True)
+    # Both sides wrong: both are told at once, each next to its own picker.
+    both = client.get(f"{project_url(assigned)}/workflow/compare?from=later&to=9")
+    assert both.status_code == 422
+    page = both.get_data(as_text=True)
+    assert re.search(r'id="side-from-error"[^>]*>Must be a revision number', page)
+    assert re.search(r'id="side-to-error"[^>]*>Revision 9 does not exist', page)
+    # What was asked stays chosen in its picker, so the person sees what was wrong.
+    assert '<option value="later" selected>later</option>' in page
     empty = client.get(f"{project_url(assigned)}/workflow/compare")
     assert empty.status_code == 200 and "Compare revisions" in text(empty.get_data(as_text=True))
+
+
+def test_compare_pickers_offer_current_source_and_recent_revisions_with_reasons(client, assigned):
+    response = save_edit(client, assigned, "down:0", reason="Discovery goes second")
+    assert response.status_code == 302
+    page = get_page(client, f"{project_url(assigned)}/workflow/compare")
+    picker = re.search(r'<select id="side-from" name="from">(.*?)</select>', page, re.S).group(1)
+    values = re.findall(r'<option value="([^"]+)"', picker)
+    assert values == ["current", "source", "2", "1"]
+    assert "Current (revision 2)" in picker
+    assert "Source: software_product_development 1.1.0, as it is now" in picker
+    assert re.search(
+        r"Revision 2 · \d{4}-\d\d-\d\d \d\d:\d\d · alice: Discovery goes second", picker
+    )
+    # With no choice yet, From is the revision before the current one and To is current.
+    assert '<option value="1" selected>' in picker
+    to_picker = re.search(r'<select id="side-to" name="to">(.*?)</select>', page, re.S).group(1)
+    assert '<option value="current" selected>' in to_picker
+
+
+def test_the_api_names_both_missing_revisions_at_once(api, assigned):
+    response = api.get(f"/projects/{assigned.project_id}/workflow/compare?from=8&to=9")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"from", "to"}
 
 
 def test_a_revision_that_does_not_exist_is_404(client, assigned):

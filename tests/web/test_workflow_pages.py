@@ -158,9 +158,11 @@ def test_assigning_creates_the_instance_and_the_panel_shows_it(
     assert "No workflow assigned" not in shown
     assert "In sync" in shown and "Drifted" not in shown
     assert "Update available" not in shown
-    assert '<span class="badge badge-active">active</span>' in page
+    assert '<span class="badge badge-plain badge-active">Workflow active</span>' in page
+    assert '<span class="badge badge-plain badge-active">Project active</span>' in page
     assert re.search(r"Based on\s*software_product_development\s*Version\s*1\.1\.0", shown)
-    assert re.search(r"Class\s*reference\s*Revision\s*1\b", shown)
+    assert re.search(r"Kind\s*Reference workflow\s*Revision\s*1\b", shown)
+    assert 'href="/help#reference">Reference workflow</a>' in page
     assert "alice created the workflow from software_product_development 1.1.0 (reference)" in (
         shown
     )
@@ -192,7 +194,7 @@ def test_panel_shows_the_steps_in_order_with_nested_steps_inside_their_iteration
     assert key_fields in shown
     assert "epic entity (epic, context)" in shown
     # Other fields, compactly and in a fixed order.
-    assert "task_prompt Product Discovery v1.0 scope project execution_mode auto" in shown
+    assert "Task prompt Product Discovery v1.0 Scope project Execution mode auto" in shown
     assert re.search(r"5\.1\s+Story Breakdown", shown)
 
 
@@ -207,7 +209,7 @@ def test_assigning_a_template_records_its_class(client, signed_in, project):
     assign(client, signed_in, project, workflow_id=LEAN, version="1.0.0")
     shown = text(get_page(client, project_url(project)))
     assert "created the workflow from lean_product_development 1.0.0 (template)" in shown
-    assert "Class template" in shown
+    assert "Kind Template workflow" in shown
 
 
 def test_assigning_an_unknown_version_shows_why_and_creates_nothing(
@@ -348,7 +350,7 @@ def test_a_json_field_edit_and_a_removed_field_are_saved(client, assigned, db_se
     assert "execution_mode" not in step
     assert step["inputs"] == [{"doc_type": "product_brief", "scope": "project", "collect": "all"}]
     shown = text(get_page(client, project_url(assigned)))
-    assert "alice removed execution_mode from step requirements_definition (was 'auto')" in shown
+    assert "alice removed execution mode from step requirements_definition (was 'auto')" in shown
 
 
 def test_adding_a_step_inside_an_iteration(client, assigned, db_session):
@@ -390,6 +392,10 @@ def test_adding_a_step_with_a_taken_id_is_refused_next_to_the_add_form(client, a
     add_form = element(response.get_data(as_text=True), "add-step")
     assert "There is already a step code_review." in text(add_form)
     assert 'value="code_review"' in add_form  # what was typed is kept
+    # The message sits next to the step ID field it is about, not under "Place it".
+    field = re.search(r'<span>\s*<label for="new-step_id">.*?</span>\s*</span>', add_form, re.S)
+    assert field and "There is already a step code_review." in field.group(0)
+    assert 'aria-describedby="new-step_id-hint add-error"' in field.group(0)
 
 
 def test_saving_a_stale_revision_shows_the_message_and_writes_nothing(client, assigned, db_session):
@@ -501,7 +507,7 @@ def test_mark_completed_needs_the_confirmation_then_completes(
     page = get_page(client, project_url(assigned))
     shown = text(page)
     assert "The workflow is marked completed." in shown
-    assert '<span class="badge badge-completed">completed</span>' in page
+    assert '<span class="badge badge-plain badge-completed">Workflow completed</span>' in page
     assert "alice marked the workflow completed" in shown
     assert "This workflow is completed: it can be read but no longer changed." in shown
     assert "/workflow/edit" not in page and "/workflow/complete" not in page
@@ -548,7 +554,7 @@ def test_history_is_paginated_ten_entries_per_page_newest_first(client, assigned
         response = save_edit(client, assigned, **{"f:0:role": f"Role {number}"})
         assert response.status_code == 302
     first = text(get_page(client, project_url(assigned)))
-    assert "History (12 entries)" in first
+    assert "History (12 revisions)" in first
     assert "Page 1 of 2" in first
     assert "'Role 9' → 'Role 10'" in first
     assert "revision 12" in first and "revision 3 " in first

@@ -141,6 +141,17 @@ def _history_over_three_revisions(repo, instance, db_session) -> None:
     db_session.commit()
 
 
+def test_recent_revisions_are_one_row_per_revision_newest_first_with_author(
+    repo, instance, db_session
+):
+    _history_over_three_revisions(repo, instance, db_session)
+
+    rows = repo.recent_revisions(instance.id, newest=3, count=2)
+    assert [(row.revision, row.changed_by) for row in rows] == [(3, "bob"), (2, "alice")]
+    assert all(row.changed_at is not None for row in rows)
+    assert [row.revision for row in repo.recent_revisions(instance.id, 3, 10)] == [3, 2, 1]
+
+
 def test_get_history_is_newest_revision_first_and_in_written_order_within_one(
     repo, instance, db_session
 ):
@@ -194,6 +205,7 @@ def test_the_repository_offers_no_way_to_update_or_delete_history():
         "touch",
         "add_history",
         "get_history",
+        "recent_revisions",
         "count_history",
     }
 

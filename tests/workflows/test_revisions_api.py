@@ -280,6 +280,15 @@ def test_bad_compare_sides_are_422_naming_the_parameter(api, key, query, paramet
     assert_problem(api.get(url(key, f"/compare?{query}")), 422, parameter)
 
 
+def test_compare_names_both_sides_at_once_when_neither_exists(api, key):
+    save(api, key, edited(source(), description="ours"))
+    body = assert_problem(api.get(url(key, "/compare?from=7&to=9")), 422)
+    assert body["errors"] == {
+        "from": ["Revision 7 does not exist: the workflow is at revision 2."],
+        "to": ["Revision 9 does not exist: the workflow is at revision 2."],
+    }
+
+
 # --- restore ----------------------------------------------------------------------------------
 
 
