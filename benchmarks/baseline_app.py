@@ -231,29 +231,29 @@ def history(instance_id: uuid.UUID):
 def projects():
     """A page of one owner's unarchived projects with their workflow status, and the total.
 
-    Two SELECTs, the page and a count: a window count over the page query would sort every
-    project before the limit applies (Combine uses one today; see benchmarks/README.md).
+    One SELECT, as Combine reads it: the page, each row carrying the member's kept count
+    (project_counts), read again alone only for a page past the end. No count over the projects.
     """
     limit, offset = _page_args()
     owner_id = request.args.get("owner_id", type=int)
+    kept = "SELECT visible_not_archived FROM project_counts WHERE user_id = %s"
 
     def read(cursor):
         cursor.execute(
-            f"SELECT {PROJECT_COLUMNS}, w.status "  # noqa: S608  (constants only)
+            f"SELECT {PROJECT_COLUMNS}, w.status, ({kept}) "  # noqa: S608  (constants only)
             "FROM projects p JOIN users u ON u.id = p.owner_id "
             f"{MEMBER_AND_POLICY}"
             "LEFT JOIN workflow_instances w ON w.project_id = p.id "
             "WHERE p.archived_at IS NULL "
             "ORDER BY p.created_at DESC, p.project_id DESC LIMIT %s OFFSET %s",
-            (owner_id, limit, offset),
+            (owner_id, owner_id, limit, offset),
         )
         rows = cursor.fetchall()
-        cursor.execute(
-            "SELECT count(*) FROM projects p JOIN project_members m ON m.project_id = p.id "
-            "WHERE m.user_id = %s AND p.archived_at IS NULL",
-            (owner_id,),
-        )
-        return rows, cursor.fetchone()[0]
+        if rows:
+            return rows, rows[0][13] or 0
+        cursor.execute(kept, (owner_id,))
+        alone = cursor.fetchone()
+        return rows, alone[0] if alone else 0
 
     rows, total = in_transaction(read)
     listed = [

@@ -595,8 +595,13 @@ def report(settings: Settings, runs: Runs, pairs, cases, checked, load_before: f
     )
 
 
-def bench(env: dict, database_url: str, settings: Settings, servers: list[Server]) -> bool:
-    """Serve both apps, build the data, check the baselines, measure, report; True if clean."""
+def bench(
+    env: dict, database_url: str, settings: Settings, servers: list[Server], only: str = ""
+) -> bool:
+    """Serve both apps, build the data, check the baselines, measure, report; True if clean.
+
+    With ``only``, just the endpoints whose label holds it, and the growth cases of those.
+    """
     started = time.monotonic()
     run_flask(env, "db", "upgrade", timeout=300)
     ours = Server("combine", "wsgi:app", env, settings.workers, settings.workdir)
@@ -610,6 +615,13 @@ def bench(env: dict, database_url: str, settings: Settings, servers: list[Server
     scene = build_scene(env, database_url, ours.port)
     pairs = pairs_for(scene)
     cases = growth_cases(scene, pairs)
+    if only:
+        pairs = [pair for pair in pairs if only in pair.ours.label]
+        cases = [
+            case
+            for case in cases
+            if only in case.small.ours.label and only in case.large.ours.label
+        ]
     main_labels = {pair.ours.label for pair in pairs}
     growth_pairs = [
         pair
@@ -647,6 +659,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=2, help="alternations with the baseline (default 2)"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help='measure only the endpoints whose label holds this text, e.g. "GET projects"',
+    )
     args = parser.parse_args(argv)
     admin_url = _admin_url()
     if not _ready(admin_url):
@@ -674,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     clean = False
     try:
-        clean = bench(env, database_url, settings, servers)
+        clean = bench(env, database_url, settings, servers, args.only)
     finally:
         for server in servers:
             server.stop()

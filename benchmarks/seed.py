@@ -33,7 +33,9 @@ def _run(database_url: str, statement: str, parameters: tuple | dict) -> None:
 def seed_projects(database_url: str, username: str, count: int, key_prefix: str) -> None:
     """Give ``username`` ``count`` more projects, keyed ``<key_prefix>-000001`` and on.
 
-    Each is older than the last by a minute, so the list's order (newest first) is stable.
+    Each is older than the last by a minute, so the list's order (newest first) is stable. The
+    owner's and everyone's kept counts (project_counts, project_totals) grow by ``count`` as the
+    app's own creates make them.
     ``key_prefix`` is one to four letters (the app's key pattern) and unique per call.
     """
     _run(
@@ -48,9 +50,22 @@ def seed_projects(database_url: str, username: str, count: int, key_prefix: str)
             FROM generate_series(1, %(count)s) AS n, users
             WHERE users.username = %(username)s
             RETURNING id, owner_id, created_at
+        ), joined AS (
+            INSERT INTO project_members (project_id, user_id, role, added_by, added_at)
+            SELECT id, owner_id, 'owner', %(username)s, created_at FROM made
+            RETURNING user_id
+        ), counted AS (
+            INSERT INTO project_counts (user_id, visible, visible_not_archived)
+            SELECT user_id, count(*), count(*) FROM joined GROUP BY user_id
+            ON CONFLICT (user_id) DO UPDATE
+            SET visible = project_counts.visible + excluded.visible,
+                visible_not_archived = project_counts.visible_not_archived
+                                       + excluded.visible_not_archived
         )
-        INSERT INTO project_members (project_id, user_id, role, added_by, added_at)
-        SELECT id, owner_id, 'owner', %(username)s, created_at FROM made
+        UPDATE project_totals
+        SET visible = visible + (SELECT count(*) FROM made),
+            visible_not_archived = visible_not_archived + (SELECT count(*) FROM made)
+        WHERE id = 1
         """,
         {"prefix": key_prefix, "count": count, "username": username},
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
 import yaml
@@ -147,6 +148,12 @@ class PackageLoader:
                 version = self._active(workflow, self._pointers())
             definition = _loadable(workflow, version).definition
         return _fresh(definition)
+
+    def shared_definition(self, workflow_id: str, version: str) -> Mapping[str, Any]:
+        """One release's definition as the cache holds it, not copied: for readers only (a
+        page naming steps), who must never change it. ``get_definition`` is the copy to keep."""
+        with self._lock:
+            return MappingProxyType(_loadable(self._workflow(workflow_id), version).definition)
 
     def release_state(self, workflow_id: str, version: str) -> tuple[str | None, str | None]:
         """The content hash of one release's definition (None when it does not load) and the

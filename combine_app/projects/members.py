@@ -11,9 +11,9 @@ from sqlalchemy import select
 from combine_app.auth.models import User
 from combine_app.errors import Conflict, NotFound, ValidationFailed
 from combine_app.extensions import db
-from combine_app.projects import roles
+from combine_app.projects import counts, roles
 from combine_app.projects.models import ROLES, Project, ProjectMember
-from combine_app.projects.service import record
+from combine_app.projects.service import lock, record
 
 LAST_OWNER = "A project needs at least one owner: make someone else owner first."
 
@@ -55,6 +55,7 @@ def set_member(
     An unknown user is a 422 naming ``username``; demoting the last owner is a 409.
     """
     roles.require(project, actor, roles.MANAGE_MEMBERS)
+    lock(project)
     member = _member(project, username)
     if member is None:
         user = None
@@ -65,6 +66,7 @@ def set_member(
             raise ValidationFailed(message, errors={"username": [message]})
         member = ProjectMember(project_id=project.id, user=user, role=role, added_by=actor.username)
         db.session.add(member)
+        counts.member_added(project, user.id)
         record(project, "member_added", actor, {"username": user.username, "role": role})
         db.session.flush()
         return member, True
@@ -85,6 +87,7 @@ def set_member(
 def remove_member(project: Project, actor: User, username: str) -> None:
     """Remove ``username`` (an owner may remove anyone; any member may leave); the last owner
     cannot go (409)."""
+    lock(project)
     member = _member(project, username)
     leaving = member is not None and member.user_id == actor.id
     if not leaving:
@@ -99,5 +102,6 @@ def remove_member(project: Project, actor: User, username: str) -> None:
         actor,
         {"username": member.username, "role": member.role},
     )
+    counts.member_removed(project, member.user_id)
     db.session.delete(member)
     db.session.flush()

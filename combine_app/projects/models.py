@@ -1,4 +1,4 @@
-"""The Project, ProjectMember, ProjectPolicy and ProjectAudit tables."""
+"""The Project, ProjectMember, ProjectPolicy, ProjectAudit tables and the list's counts."""
 
 from __future__ import annotations
 
@@ -44,9 +44,12 @@ class Project(db.Model):
         UniqueConstraint(
             "owner_id", "intake_execution_id", name="uq_projects_owner_intake_execution"
         ),
-        # The list: an owner's (or everyone's) unarchived projects newest first, read in order.
         Index("idx_projects_owner_list", "owner_id", "archived_at", "created_at", "project_id"),
-        Index("idx_projects_list", "archived_at", "created_at", "project_id"),
+        # The list, newest first: read backwards in this order, each project tested for
+        # membership (and archive state) as it comes, the page of someone who sees many
+        # projects stops after the page, however many there are. (Led by archived_at,
+        # PostgreSQL could not read it in that order: IS NULL does not fix a column.)
+        Index("idx_projects_list", "created_at", "project_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -128,6 +131,36 @@ class ProjectPolicy(db.Model):
     )
     four_eyes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     review_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProjectCount(db.Model):
+    """How many projects a user is a member of, and how many of those are not archived.
+
+    Kept by every change of a project or a membership, in its transaction, so the unfiltered
+    list answers its ``total`` without counting (``projects.counts``).
+    """
+
+    __tablename__ = "project_counts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    visible: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visible_not_archived: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ProjectTotal(db.Model):
+    """How many projects there are, and how many are not archived: what an administrator sees.
+
+    One row (id 1), kept like ``ProjectCount``.
+    """
+
+    __tablename__ = "project_totals"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    visible: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    visible_not_archived: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProjectAudit(db.Model):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, and_, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, literal, select
 
 from combine_app.auth.models import User
 from combine_app.extensions import db
-from combine_app.projects import roles
+from combine_app.projects import counts, roles
 from combine_app.projects.models import Project, ProjectMember, ProjectPolicy
 from combine_app.workflows.models import WorkflowInstance
 
@@ -76,45 +76,64 @@ def list_rows(
 ) -> tuple[list[Row], int]:
     """One page of the projects ``user`` may see as plain rows of LIST_COLUMNS, and the total.
 
-    The page is read by the index on the list's order, the total by a count of its own: a
-    window count would have to sort every matching project first. A page that is not full tells
-    the total itself, so the count runs only when it cannot. Without a search (the common case)
-    both statements are built once and reused.
+    Without a search (the common case) the total is the user's kept count
+    (``counts.visible_total``), read in the same statement as the page; the statement is built
+    once and reused. A search counts what it matches, by a count of its own:
+    a window count would have to sort every matching project first; a page that is not full
+    tells the total itself, so that count runs only when it cannot.
     """
     params = {"user_id": user.id, "offset": offset, "limit": limit}
-    if search:
-        page, count = _list_statements(user.is_admin, include_archived, search)
-    else:
-        page, count = _prebuilt_list_statements(user.is_admin, include_archived)
     connection = db.session.connection()
+    if not search:
+        page, total = _unfiltered_list_statements(user.is_admin, include_archived)
+        rows = connection.execute(page, params).all()
+        return rows, rows[0].total if rows else connection.scalar(total, params)
+    page, count = _searched_list_statements(user.is_admin, include_archived, search)
     rows = connection.execute(page, params).all()
     if rows and len(rows) < limit:
         return rows, offset + len(rows)
     return rows, connection.scalar(count, params)
 
 
-def _list_statements(is_admin: bool, include_archived: bool, search: str = ""):
-    """The page and count statements of one kind of list request (values as parameters)."""
-    from combine_app.projects.service import search_filter, visible_to
-
-    def narrow(query: Select) -> Select:
-        visible = query.where(visible_to(bindparam("user_id"), is_admin))
-        return search_filter(visible, search, include_archived)
+def _list_page(is_admin: bool, include_archived: bool, search: str = "") -> Select:
+    """The page statement of one kind of list request (values as parameters)."""
+    from combine_app.projects.service import search_filter
 
     # A member's own row is already joined for the role: the list needs no second test of it.
     visible_page = select(*LIST_COLUMNS, _your_role(is_admin)).select_from(_LIST_FROM)
     if not is_admin:
         visible_page = visible_page.where(_members.c.role.is_not(None))
-    page = (
+    return (
         search_filter(visible_page, search, include_archived)
         .order_by(*LIST_ORDER)
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
     )
-    return page, narrow(select(func.count()).select_from(_projects))
 
 
-_prebuilt_list_statements = functools.cache(_list_statements)
+@functools.cache
+def _unfiltered_list_statements(is_admin: bool, include_archived: bool) -> tuple[Select, Select]:
+    """The page with the kept total as its ``total`` column, and the total alone (for a page
+    past the end)."""
+    total = counts.visible_total(bindparam("user_id"), is_admin, include_archived)
+    page = _list_page(is_admin, include_archived).add_columns(total.label("total"))
+    return page, select(total)
+
+
+def _searched_list_statements(
+    is_admin: bool, include_archived: bool, search: str
+) -> tuple[Select, Select]:
+    """The page and the count of what a search matches."""
+    from combine_app.projects.service import search_filter, visible_to
+
+    visible = (
+        select(func.count())
+        .select_from(_projects)
+        .where(visible_to(bindparam("user_id"), is_admin))
+    )
+    return _list_page(is_admin, include_archived, search), search_filter(
+        visible, search, include_archived
+    )
 
 
 def _with_workflow(query: Select) -> Select:
@@ -124,25 +143,34 @@ def _with_workflow(query: Select) -> Select:
 
 
 def page(
-    query: Select, offset: int, limit: int, user: User | None = None
+    query: Select,
+    offset: int,
+    limit: int,
+    user: User | None = None,
+    *,
+    kept_total: ColumnElement[int] | None = None,
 ) -> tuple[list[ProjectRow], int]:
     """One page of projects with workflow states and the total, in one statement; with
     ``user``, each project's ``your_role`` is read in the same statement.
 
-    The total rides along as a window count; only a page past the end needs a second query.
+    The total is ``kept_total`` when given (an unfiltered list: ``counts.visible_total``), else
+    a window count over what ``query`` matches; only a page past the end needs a second query.
     """
     counted = query
     if user is not None:
         query = _with_role(query, user)
+    total = func.count().over() if kept_total is None else kept_total
     rows = db.session.execute(
         _with_workflow(query)
-        .add_columns(func.count().over().label("total"))
+        .add_columns(total.label("total"))
         .order_by(*LIST_ORDER)
         .offset(offset)
         .limit(limit)
     ).all()
     if rows:
         total = rows[0].total
+    elif kept_total is not None:
+        total = db.session.scalar(select(kept_total))
     else:
         total = db.session.scalar(
             db.select(func.count()).select_from(counted.order_by(None).subquery())

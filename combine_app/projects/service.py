@@ -12,7 +12,7 @@ from combine_app.auth.models import User
 from combine_app.database import utcnow
 from combine_app.errors import Conflict, NotFound
 from combine_app.extensions import db
-from combine_app.projects import roles
+from combine_app.projects import counts, roles
 from combine_app.projects.models import Project, ProjectAudit, ProjectMember, ProjectPolicy
 
 # A single-word name keeps its first three characters, digits included ("R2D2" -> "R2D").
@@ -184,6 +184,7 @@ def create_project(
             )
         )
         project.your_role = roles.OWNER
+        counts.project_created(project, owner.id)
         record(project, "created", owner, {"name": name})
         db.session.flush()
         return project
@@ -224,13 +225,25 @@ def change_policy(project: Project, actor: User, sent: dict) -> None:
         db.session.flush()
 
 
+def lock(project: Project) -> None:
+    """Lock the project's row until the transaction ends and read again whether it is archived.
+
+    Every change of who sees the project (archive, unarchive, delete, a member added or removed)
+    starts here, so two of them wait for each other and the list's counts move by what is true
+    once the first has committed, whichever door the change came through.
+    """
+    db.session.refresh(project, ["archived_at"], with_for_update=True)
+
+
 def archive_project(project: Project, actor: User) -> Project:
     """Archive; 409 when already archived. The workflow instance is left as it is."""
+    lock(project)
     if project.is_archived:
         raise Conflict(f"Project {project.project_id} is already archived.")
     project.archived_at = utcnow()
     project.archived_by = actor.username
     project.status = "archived"
+    counts.project_archived(project)
     record(project, "archived", actor)
     db.session.flush()
     return project
@@ -238,18 +251,22 @@ def archive_project(project: Project, actor: User) -> Project:
 
 def unarchive_project(project: Project, actor: User) -> Project:
     """Bring an archived project back; 409 when it is not archived."""
+    lock(project)
     if not project.is_archived:
         raise Conflict(f"Project {project.project_id} is not archived.")
     project.archived_at = None
     project.archived_by = None
     project.status = "active"
+    counts.project_unarchived(project)
     record(project, "unarchived", actor)
     db.session.flush()
     return project
 
 
 def delete_project(project: Project, actor: User) -> None:
-    """Delete the project; the database cascades to its workflow instance and history."""
+    """Delete the project; the database cascades to its workflow instance, history and members."""
+    lock(project)
+    counts.project_deleted(project)
     record(project, "deleted", actor, {"name": project.name})
     db.session.delete(project)
     db.session.flush()

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from combine_app.catalog.app_loader import get_loader
 from combine_app.database import unit_of_work
 from combine_app.errors import AppError, Conflict
-from combine_app.projects import intake, overview, roles, service
+from combine_app.projects import counts, intake, overview, roles, service
 from combine_app.projects.models import Project
 from combine_app.projects.schemas import ProjectCreateSchema, ProjectPatchSchema
 from combine_app.schemas import MAX_PAGE_SIZE
@@ -67,8 +67,18 @@ def projects():
     include_archived = request.args.get("include_archived") == "1"
     page = _page_number()
     query = service.search_filter(service.visible_projects(current_user), search, include_archived)
+    # Unfiltered, the total is kept (no count over every project); a search counts its matches.
+    kept_total = (
+        None
+        if search
+        else counts.visible_total(current_user.id, current_user.is_admin, include_archived)
+    )
     rows, total = overview.page(
-        query, (page - 1) * PAGE_SIZE, min(PAGE_SIZE, MAX_PAGE_SIZE), current_user
+        query,
+        (page - 1) * PAGE_SIZE,
+        min(PAGE_SIZE, MAX_PAGE_SIZE),
+        current_user,
+        kept_total=kept_total,
     )
     return render_template(
         "projects/list.html",

@@ -6,6 +6,7 @@ on demand and lets the editor's step controls update the page in place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -34,6 +35,7 @@ from combine_app.web.workflow_view import (
     describe_input,
     describe_iteration,
     field_label,
+    field_words,
     step_views,
 )
 from combine_app.web.workflow_words import (
@@ -67,6 +69,7 @@ PARTIAL_HEADER = "X-Combine-Partial"
 
 web.add_app_template_filter(compact, "compact")
 web.add_app_template_filter(field_label, "field_label")
+web.add_app_template_filter(field_words, "field_words")
 web.add_app_template_filter(describe_input, "describe_input")
 web.add_app_template_filter(describe_iteration, "describe_iteration")
 web.add_app_template_filter(field_change_short, "field_change")
@@ -108,6 +111,11 @@ def read_only_reason(
     return roles.refusal(roles.role_of(project, current_user), action)
 
 
+# The steps the project page lists at first; a longer workflow shows them all on request (the
+# page of a 1,000-step workflow spent most of its time drawing steps nobody scrolled to).
+PANEL_STEPS = 100
+
+
 def workflow_panel(project: Project) -> dict[str, Any]:
     """Everything the project page's workflow panel shows, as template variables."""
     service = instance_service()
@@ -125,12 +133,18 @@ def workflow_panel(project: Project) -> dict[str, Any]:
     if page > page_count:  # past the end (the history is shorter now): show the last page
         page = page_count
         history = service.history_of(instance, HISTORY_PAGE_SIZE, (page - 1) * HISTORY_PAGE_SIZE)
+    step_count = count_steps(instance.effective_workflow)
+    all_steps = request.args.get("steps") == "all" or step_count <= PANEL_STEPS
     return {
         "workflow": instance,
-        "workflow_steps": step_views(instance.effective_workflow),
+        "workflow_steps": step_views(
+            instance.effective_workflow, None if all_steps else PANEL_STEPS
+        ),
+        "workflow_steps_cut": not all_steps,
+        "panel_steps": PANEL_STEPS,
         # The badge and the panel's flags, from the kept summary: no diff once it is kept.
         "workflow_drift": service.drift_summaries_of([instance])[instance.id],
-        "workflow_step_count": count_steps(instance.effective_workflow),
+        "workflow_step_count": step_count,
         "workflow_history": _history_items(
             history.entries, _move_orders(service, instance, history.entries)
         ),
@@ -278,9 +292,9 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
         "drift": drift,
         "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in step_names(instance.effective_workflow)},
-        "move_words": sentences_by_step(
-            drift.get("step_moves") or [], source_of(instance), instance.effective_workflow
-        ),
+        "move_words": sentences_by_step(moves, source_of(instance), instance.effective_workflow)
+        if (moves := drift.get("step_moves"))
+        else {},
         "drift_read_only": read_only_reason(project, instance, roles.READ),
         "origin_titles": ORIGIN_TITLES,
         "kind_titles": KIND_TITLES,
@@ -289,11 +303,12 @@ def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
     }
 
 
-def source_of(instance: WorkflowInstance) -> dict | None:
-    """The source release the instance was assigned from, or None when it cannot be loaded."""
+def source_of(instance: WorkflowInstance) -> Mapping[str, Any] | None:
+    """The source release the instance was assigned from, as the loader holds it (to read,
+    never to change), or None when it cannot be loaded."""
     ref = instance.base_workflow_ref
     try:
-        return get_loader().get_definition(ref["workflow_id"], ref["version"])
+        return get_loader().shared_definition(ref["workflow_id"], ref["version"])
     except CatalogError:
         return None
 

@@ -42,6 +42,12 @@ from combine_app.workflows.move_words import Orders, move_sentences, sibling_ord
 from combine_app.workflows.schemas import ReasonSchema
 from combine_app.workflows.service import WorkflowInstanceService
 
+# From this many steps on, the editor sends the fields of a step only once it is opened (and
+# the whole-definition JSON only once asked for): the working copy travels in one hidden field
+# either way, so a step whose fields were not sent keeps them. An editor of 1,000 steps was
+# 6.7 MB of HTML, four fifths of it fields nobody had opened.
+LAZY_FROM_STEPS = 100
+
 
 @web.route("/projects/<project_id>/workflow/edit", methods=["GET", "POST"])
 @large_form
@@ -136,6 +142,13 @@ def _apply_op(working: dict, op: str) -> dict[str, Any]:
             "notice": f"Added step {fields['step_id'].strip()}. Save to keep it.",
             "focus": f"s-{'-'.join(map(str, path))}",
         }
+    if action == "open":
+        path = editing.parse_path(argument)
+        if editing.step_or_none(working, path) is None:
+            raise editing.EditError("That step is gone; reload the page.")
+        return {"open": {editing.path_key(path)}, "focus": f"s-{'-'.join(map(str, path))}"}
+    if action == "open_json":
+        return {"open_json": True, "focus": "definition_json"}
     if action == "apply":
         return {"notice": "Applied your field edits to the working copy. Save to keep them."}
     raise editing.EditError("Unknown action; reload the page.")
@@ -254,18 +267,30 @@ def _render_editor(
     """The editor page, or only its form's body when workflow.js asked for a partial."""
     step_errors, general_errors = _errors_by_step(validation or {}, field_errors or {}, op_error)
     views = step_views(working)
+    flat = _flatten(views)
+    lazy = len(flat) >= LAZY_FROM_STEPS
     live = _live_problems(instance, working)
+    open_steps = state.pop("open", set()) | set(step_errors) | live["steps_with_errors"]
+    if lazy and request.method == "POST":  # the steps the page had open stay open
+        still_open = set(request.form.getlist("open"))
+        open_steps |= {view.key for view in flat if view.step_id in still_open}
+    asked_json = state.pop("open_json", False)
+    json_shown = asked_json or not lazy
     context = {
         "project": project,
         "workflow": instance,
         "working": working,
         "working_json": as_json(working),
-        "json_text": state.pop("json_text", None) or as_json(ordered_definition(working), 2),
+        "json_text": state.pop("json_text", None)
+        or (as_json(ordered_definition(working), 2) if json_shown else ""),
+        "lazy": lazy,
+        "open_json": asked_json,
+        "json_shown": json_shown,
         "revision": revision,
         "steps": views,
         "error_steps": [
             (view.anchor, view.number, view.step_id, step_errors[view.key])
-            for view in _flatten(views)
+            for view in flat
             if view.key in step_errors
         ],
         "places": editing.place_options(working),
@@ -285,7 +310,7 @@ def _render_editor(
         if op_error and op_error.where == editing.ADD_FORM
         else {},
         "add_place": request.form.get("new-place", "end:"),
-        "open_steps": state.pop("open", set()) | set(step_errors) | live["steps_with_errors"],
+        "open_steps": open_steps,
         "live_problems": live,
         **state,
     }

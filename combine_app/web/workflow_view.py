@@ -108,12 +108,15 @@ class StepView:
         return [(name, value) for name, value in self.fields if name not in skip]
 
 
-def step_views(definition: Mapping[str, Any]) -> list[StepView]:
-    """The definition's steps, nested ones inside their parent, each with ordered fields."""
+def step_views(definition: Mapping[str, Any], limit: int | None = None) -> list[StepView]:
+    """The definition's steps, nested ones inside their parent, each with ordered fields; only
+    the first ``limit`` steps in document order when a limit is given."""
     top: list[StepView] = []
     children_of: dict[tuple[int, ...], list[StepView]] = {(): top}
     steps = definition.get("steps")
-    for path, parent, step in walk(steps):
+    for shown, (path, parent, step) in enumerate(walk(steps)):
+        if limit is not None and shown >= limit:
+            break
         siblings = children_of[path[:-1]]
         count = len(steps if parent is None else parent["steps"])
         if not isinstance(step, Mapping):

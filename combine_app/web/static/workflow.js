@@ -100,7 +100,8 @@
       if (parts[0] === "f" || parts[0] === "j") {
         var was = parts[0] === "f" ? "'" + shortText(field.defaultValue) + "'" : shortText(field.defaultValue);
         var now = parts[0] === "f" ? "'" + shortText(field.value) + "'" : shortText(field.value);
-        sentences.push("You changed " + parts.slice(2).join(":") + " of " + stepOf(field) + ": " + was + " → " + now);
+        var words = field.dataset.words || parts.slice(2).join(":"); // the server's words for the field
+        sentences.push("You changed " + words + " of " + stepOf(field) + ": " + was + " → " + now);
       } else if (parts[0] === "nf-name" && field.value.trim()) {
         sentences.push("You are adding field " + shortText(field.value) + " to " + stepOf(field));
       } else if (name.indexOf("new-") === 0 && field.value.trim() && !startedStep) {
