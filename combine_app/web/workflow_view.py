@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from combine_app.definition.tree import (
@@ -47,7 +48,8 @@ FIELD_LABELS = {
 
 @dataclass
 class StepView:
-    """One step as the pages show it, with its nested steps."""
+    """One step as the pages show it, with its nested steps. Its path never changes, so the
+    texts made from it are made once (the editor reads each about eight times a step)."""
 
     path: tuple[int, ...]
     step_id: str
@@ -57,24 +59,29 @@ class StepView:
     sibling_count: int = 1
     is_valid: bool = True
 
-    @property
+    @cached_property
     def number(self) -> str:
         """Its place for a reader: "5" at top level, "5.2" for the second step inside step 5."""
         return ".".join(str(index + 1) for index in self.path)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The path as text for form names: "4.1"."""
         return ".".join(str(index) for index in self.path)
 
-    @property
+    @cached_property
     def anchor(self) -> str:
         """The path as an HTML id: "s-4-1"."""
         return "s-" + "-".join(str(index) for index in self.path)
 
     def anchor_at(self, delta: int) -> str:
         """The HTML id of the place ``delta`` positions away in the same list."""
-        return "s-" + "-".join(str(index) for index in (*self.path[:-1], self.path[-1] + delta))
+        return f"{self._list_anchor}{self.path[-1] + delta}"
+
+    @cached_property
+    def _list_anchor(self) -> str:
+        """The start of every id in the same list: "s-4-" for "s-4-1"."""
+        return "s-" + "".join(f"{index}-" for index in self.path[:-1])
 
     @property
     def is_first(self) -> bool:
