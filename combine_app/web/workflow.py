@@ -281,15 +281,42 @@ def workflow_drift(project_id: str):
     return render_template("workflow/drift.html", **context)
 
 
+# Up to this many differences not explained yet, each shows its accept form at once.
+FORMS_AT_ONCE = 50
+
+
+def _grouped(items: list[dict]) -> list[tuple[str, str, int, list[tuple[str, list[dict]]]]]:
+    """Items by who made them, then by kind, in ORIGIN_TITLES and KIND_TITLES order, without
+    the empty groups: [(origin, title, count, [(kind title, items)])], grouped once here rather
+    than filtered per group in the template."""
+    by_origin: dict[str, dict[str, list[dict]]] = {}
+    for item in items:
+        by_origin.setdefault(item["origin"], {}).setdefault(item["kind"], []).append(item)
+    groups = []
+    for origin, title in ORIGIN_TITLES:
+        by_kind = by_origin.get(origin)
+        if by_kind:
+            kinds = [(words, by_kind[kind]) for kind, words in KIND_TITLES if kind in by_kind]
+            groups.append((origin, title, sum(len(found) for _, found in kinds), kinds))
+    return groups
+
+
 def drift_context(project: Project, **extra: Any) -> dict[str, Any]:
     """What the drift summary shows: the drift with its items, step names, whether it may change."""
     service = instance_service()
     instance = service.get_instance(project)
     drift = service.drift_of(instance)
+    unexplained = [item for item in drift["items"] if not item["explained"]]
     return {
         "project": project,
         "workflow": instance,
         "drift": drift,
+        "unexplained_groups": _grouped(unexplained),
+        "unexplained_count": len(unexplained),
+        # Many differences: each one's accept form comes when asked for (?accept=KEY), so the
+        # page does not draw a thousand forms nobody opens.
+        "forms_on_request": len(unexplained) > FORMS_AT_ONCE,
+        "form_for": request.args.get("accept"),
         "offers": DeviationService(db.session, get_loader()).offers(project, current_user, drift),
         "names": {view_id: name for view_id, name in step_names(instance.effective_workflow)},
         "move_words": sentences_by_step(moves, source_of(instance), instance.effective_workflow)

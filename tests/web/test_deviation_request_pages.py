@@ -85,7 +85,7 @@ def team(app, api_for, make_user, make_project, alice, clock) -> Team:
 
 
 def item_html(page: str, key: str = PROMPT_KEY) -> str:
-    match = re.search(rf'<li data-key="{re.escape(key)}">(.*?)</li>', page, re.S)
+    match = re.search(rf'<li data-key="{re.escape(key)}"[^>]*>(.*?)</li>', page, re.S)
     assert match, f"no item {key} on the page"
     return match.group(1)
 

@@ -121,3 +121,26 @@ def test_the_project_page_of_a_large_workflow_lists_the_first_steps_then_all_on_
     every = get_page(client, f"{project_url(large)}?steps=all")
     assert every.count('class="step-head"') == total
     assert "steps are shown" not in every
+
+
+def test_many_differences_offer_accept_as_a_link_and_its_form_on_request(client, large, signed_in):
+    from combine_app.web.workflow import FORMS_AT_ONCE
+
+    assert LAZY_FROM_STEPS > FORMS_AT_ONCE  # the large workflow has more differences than that
+    drift_url = f"{project_url(large)}/workflow/drift"
+    page = get_page(client, drift_url)
+    assert 'name="reason"' not in page  # no accept form drawn at once
+    assert page.count(f'href="{drift_url}?accept=step_added%3Aextra_') == LAZY_FROM_STEPS
+    key = "step_added:extra_005"
+    one = get_page(client, f"{drift_url}?accept={key}")
+    assert one.count('name="reason"') == 1
+    item = re.search(rf'<li data-key="{key}" id="(item-[^"]+)">(.*?)</li>', one, re.S)
+    assert item and '<details class="accept" open>' in item.group(2)
+    assert f'href="{drift_url}?accept=' in one  # the others stay links
+    response = client.post(
+        f"{project_url(large)}/workflow/deviations",
+        data={"csrf_token": signed_in, "key": key, "reason": "Extra on purpose."},
+    )
+    assert response.status_code == 302
+    after = get_page(client, drift_url)
+    assert f"Not explained yet ({LAZY_FROM_STEPS - 1})" in after
