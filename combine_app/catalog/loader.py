@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
@@ -68,6 +69,12 @@ class _Release:
     kind: Literal["pow", "graph", "broken"]
     definition: dict[str, Any] | None = None
     problems: tuple[Problem, ...] = ()
+
+    @cached_property
+    def step_count(self) -> int:
+        """Its steps, nested ones included: counted once per reading of the file (the project
+        pages list every workflow on each request, one of them may have 1,000 steps)."""
+        return count_steps(self.definition or {})
 
 
 @dataclass
@@ -469,7 +476,7 @@ def _info(workflow: _Workflow, release: _Release, active: str) -> WorkflowInfo:
         source_version=definition.get("source_version"),
         tags=list(definition.get("tags") or []),
         schema_version=definition.get("schema_version"),
-        step_count=count_steps(definition),
+        step_count=release.step_count,
         versions=workflow.loadable_versions(),
         active_version=active,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from combine_app.catalog import loader as loader_module
 from combine_app.catalog.errors import InvalidDefinition, UnknownVersion, UnknownWorkflow
 from combine_app.catalog.loader import PackageLoader
 
@@ -50,6 +51,16 @@ def test_listing_rows_describe_each_pow(loader):
     assert lean.derived_from == {"workflow_id": SPD, "version": "1.0.0"}
     assert lean.source_version == "1.0.0"
     assert "template" in lean.tags
+
+
+def test_listing_counts_each_release_s_steps_once_per_reading_of_its_file(loader, monkeypatch):
+    counted = []
+    real = loader_module.count_steps
+    monkeypatch.setattr(loader_module, "count_steps", lambda d: counted.append(1) or real(d))
+    first = {info.workflow_id: info.step_count for info in loader.list_workflows()}
+    again = {info.workflow_id: info.step_count for info in loader.list_workflows()}
+    assert first == again and first[SPD] == 9
+    assert len(counted) <= len(first)  # the second listing counted nothing
 
 
 def test_get_definition_defaults_to_the_active_release(loader):
