@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from flask import flash, redirect
 
 from combine_app.database import transaction
-from combine_app.errors import AppError, Forbidden, NotFound
+from combine_app.errors import AppError, ConcurrentChange, Forbidden, NotFound, PreconditionFailed
 
 Result = TypeVar("Result")
 
@@ -59,3 +59,12 @@ def back_to(url: str, message: str, category: str = "success"):
 def flash_back(url: str) -> Callable[[AppError], Any]:
     """A refusal shown above the page at ``url``."""
     return lambda error: back_to(url, message_of(error), "error")
+
+
+def stale_message(error: AppError, now: int, then: str) -> str | None:
+    """What a page says when ``error`` means it acted on a revision that is no longer current
+    (If-Match refused, or a concurrent change won): the revision ``now`` and what to do
+    ``then``; None for any other refusal."""
+    if not isinstance(error, PreconditionFailed | ConcurrentChange):
+        return None
+    return f"This workflow was changed since you opened this page (now revision {now}). {then}"

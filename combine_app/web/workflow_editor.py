@@ -16,9 +16,7 @@ from combine_app.catalog.validation import validate_pow
 from combine_app.definition import editing, rules
 from combine_app.errors import (
     AppError,
-    ConcurrentChange,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
 )
 from combine_app.portable_json import MAX_JSON_DEPTH, read_json, text_problems
@@ -26,7 +24,7 @@ from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web.forms import large_form, load_form
-from combine_app.web.unit import back_to, flash_back, page_change
+from combine_app.web.unit import back_to, flash_back, page_change, stale_message
 from combine_app.web.workflow import (
     PARTIAL_HEADER,
     instance_service,
@@ -192,12 +190,12 @@ def _save(
     before = instance.revision
 
     def refused(error: AppError):
-        if isinstance(error, PreconditionFailed | ConcurrentChange):
-            now = service.get_instance(project).revision
-            stale = (
-                f"This workflow was changed since you opened it (now revision {now}). Reload to "
-                "see the latest and apply your edit again."
-            )
+        stale = stale_message(
+            error,
+            service.get_instance(project).revision,
+            "Reload to see the latest and apply your edit again.",
+        )
+        if stale:
             return _render_editor(project, instance, working, revision, status=409, stale=stale)
         if isinstance(error, ValidationFailed):
             return _render_editor(

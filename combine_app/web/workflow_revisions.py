@@ -13,12 +13,12 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError as MarshmallowError
 
 from combine_app.catalog.validation import count_steps
-from combine_app.errors import AppError, ConcurrentChange, PreconditionFailed, ValidationFailed
+from combine_app.errors import AppError, ValidationFailed
 from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web.forms import load_form, shown_revision
-from combine_app.web.unit import back_to, flash_back, page_change
+from combine_app.web.unit import back_to, flash_back, page_change, stale_message
 from combine_app.web.workflow import (
     instance_service,
     panel_url,
@@ -98,13 +98,10 @@ def workflow_restore(project_id: str):
     before = instance.revision
 
     def refused(error):
-        if not isinstance(error, PreconditionFailed | ConcurrentChange):
-            return flash_back(panel_url(project))(error)
         now = service.get_instance(project)
-        stale = (
-            f"This workflow was changed since you opened this page (now revision "
-            f"{now.revision}). Check the preview below again, then restore."
-        )
+        stale = stale_message(error, now.revision, "Check the preview below again, then restore.")
+        if stale is None:
+            return flash_back(panel_url(project))(error)
         return _render_revision(project, now, service, number, status=409, stale=stale)
 
     def done(restored):

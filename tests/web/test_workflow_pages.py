@@ -21,7 +21,7 @@ SPD = "software_product_development"
 SWAP = "product_discovery and requirements_definition swapped places (positions 1 and 2)"
 LEAN = "lean_product_development"
 STALE = (
-    "This workflow was changed since you opened it (now revision {now}). Reload to see the "
+    "This workflow was changed since you opened this page (now revision {now}). Reload to see the "
     "latest and apply your edit again."
 )
 
