@@ -18,14 +18,13 @@ from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web.forms import load_form, shown_revision
-from combine_app.web.unit import back_to, flash_back, page_change, stale_message
+from combine_app.web.unit import back_to, flash_back, is_stale, page_change, stale_message
 from combine_app.web.workflow import (
     instance_service,
     panel_url,
     project_for,
     read_only_reason,
     render_project_with_reason_error,
-    source_of,
     step_names,
 )
 from combine_app.web.workflow_view import compact, step_views
@@ -33,7 +32,7 @@ from combine_app.workflows.compare import comparison
 from combine_app.workflows.models import WorkflowInstance
 from combine_app.workflows.move_words import sentences_by_step
 from combine_app.workflows.schemas import CompareArgs, ReasonSchema
-from combine_app.workflows.service import Side, WorkflowInstanceService
+from combine_app.workflows.service import ResolvedSide, WorkflowInstanceService, compared
 
 # The latest revisions the side pickers offer (an older one is reached from the history).
 PICKER_REVISIONS = 50
@@ -98,10 +97,10 @@ def workflow_restore(project_id: str):
     before = instance.revision
 
     def refused(error):
-        now = service.get_instance(project)
-        stale = stale_message(error, now.revision, "Check the preview below again, then restore.")
-        if stale is None:
+        if not is_stale(error):
             return flash_back(panel_url(project))(error)
+        now = service.get_instance(project)
+        stale = stale_message(now.revision, "Check the preview below again, then restore.")
         return _render_revision(project, now, service, number, status=409, stale=stale)
 
     def done(restored):
@@ -147,34 +146,16 @@ def workflow_compare(project_id: str):
         "result": None,
     }
     status = 200
+    definitions: list[dict] = []
     if chosen["from"] or chosen["to"]:
-        try:
-            sides = chosen_sides(service, instance, chosen)
-            context["result"] = service.compare(instance, sides["from"], sides["to"])
-        except ValidationFailed as error:
-            context["errors"], status = error.errors or {"from": [error.detail]}, 422
-        except AppError as error:
-            context["errors"], status = {"": [error.detail]}, error.status
+        sides, context["errors"], status = resolved_sides(service, instance, chosen)
+        if sides:
+            context["result"] = compared(sides)
+            definitions = [sides["from"].definition, sides["to"].definition]
     result = context["result"]
-    sides = (
-        [_side_definition(service, instance, result[name]) for name in ("from", "to")]
-        if (result)
-        else []
-    )
-    context["names"] = _side_names(instance, sides)
-    context["move_words"] = sentences_by_step(result["step_moves"], *sides) if result else {}
+    context["names"] = _side_names(instance, definitions)
+    context["move_words"] = sentences_by_step(result["step_moves"], *definitions) if result else {}
     return render_template("workflow/compare.html", **context), status
-
-
-def _side_definition(
-    service: WorkflowInstanceService, instance: WorkflowInstance, side: dict
-) -> dict | None:
-    """The definition a compared side stands for (None: the source, no longer loadable)."""
-    if side["side"] == "current":
-        return instance.effective_workflow
-    if side["side"] == "source":
-        return source_of(instance)
-    return service.read_revision(instance, side["revision"]).definition
 
 
 def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[str, str]:
@@ -186,31 +167,31 @@ def _side_names(instance: WorkflowInstance, sides: list[dict | None]) -> dict[st
     return names
 
 
-def chosen_sides(
+def resolved_sides(
     service: WorkflowInstanceService, instance: WorkflowInstance, chosen: dict[str, str]
-) -> dict[str, Side]:
-    """The ``from`` and ``to`` sides asked for, each checked on its own (is it a side at all,
-    then does that revision exist), so every side's error is known at once: 422 naming them."""
-    sides: dict[str, Side] = {}
-    errors: dict[str, list[str]] = {}
-    for name, value in chosen.items():
-        try:
-            sides[name] = CompareArgs().load({name: value}, partial=True)[_ATTRIBUTES[name]]
-        except MarshmallowError as error:
-            errors.update(error.messages)
-        except KeyError:
-            errors[name] = ["Missing data for required field."]
+) -> tuple[dict[str, ResolvedSide] | None, dict[str, Any], int]:
+    """The chosen sides, or the messages of every side that is refused, by field, and the
+    status: a side that is not a revision number, ``current`` or ``source`` does not stop the
+    other from being looked up."""
+    errors: dict[str, Any] = {}
     try:
-        service.check_sides(instance, sides)
+        loaded = CompareArgs().load(chosen)
+    except MarshmallowError as error:
+        loaded, errors = error.valid_data or {}, dict(error.messages)
+    wanted = {name: loaded[key] for name, key in LOADED_AS.items() if key in loaded}
+    try:
+        sides = service.resolve_sides(instance, wanted)
     except ValidationFailed as error:
-        errors.update(error.errors)
+        errors.update(error.errors or {"": [error.detail]})
+    except AppError as error:  # the source cannot be loaded now, or a revision cannot be known
+        return None, {"": [error.detail]}, error.status
     if errors:
-        raise ValidationFailed(" ".join(" ".join(m) for m in errors.values()), errors)
-    return sides
+        return None, errors, 422
+    return sides, {}, 200
 
 
-# CompareArgs' attribute for each query parameter ("from" is a Python keyword).
-_ATTRIBUTES = {"from": "from_", "to": "to"}
+# The query parameters and the names CompareArgs loads them as ("from" is a Python keyword).
+LOADED_AS = {"from": "from_", "to": "to"}
 
 
 def side_options(

@@ -7,25 +7,16 @@ with each is said next to its own field, in the API's words.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import render_template, request
 from flask_login import login_required
-from marshmallow import ValidationError as MarshmallowError
 
 from combine_app.definition.tree import ordered_step_fields
-from combine_app.errors import AppError, ValidationFailed
 from combine_app.web import web
 from combine_app.web.workflow import instance_service, project_for
-from combine_app.web.workflow_revisions import side_options
-from combine_app.workflows.models import WorkflowInstance
-from combine_app.workflows.schemas import CompareArgs
-from combine_app.workflows.service import ResolvedSide, WorkflowInstanceService
+from combine_app.web.workflow_revisions import resolved_sides, side_options
 from combine_app.workflows.side_by_side import side_by_side
 
 DEFAULT_SIDES = {"from": "source", "to": "current"}
-# The query parameters and the names CompareArgs loads them as.
-LOADED_AS = {"from": "from_", "to": "to"}
 
 web.add_app_template_filter(ordered_step_fields, "step_fields")
 
@@ -50,26 +41,3 @@ def workflow_side_by_side(project_id: str):
         sides=sides,
         view=view,
     ), status
-
-
-def resolved_sides(
-    service: WorkflowInstanceService, instance: WorkflowInstance, chosen: dict[str, str]
-) -> tuple[dict[str, ResolvedSide] | None, dict[str, Any], int]:
-    """The chosen sides, or the messages of every side that is refused, by field, and the
-    status: a side that is not a revision number, ``current`` or ``source`` does not stop the
-    other from being looked up."""
-    errors: dict[str, Any] = {}
-    try:
-        loaded = CompareArgs().load(chosen)
-    except MarshmallowError as error:
-        loaded, errors = error.valid_data or {}, dict(error.messages)
-    wanted = {name: loaded[key] for name, key in LOADED_AS.items() if key in loaded}
-    try:
-        sides = service.resolve_sides(instance, wanted)
-    except ValidationFailed as error:
-        errors.update(error.errors or {"": [error.detail]})
-    except AppError as error:  # the source cannot be loaded now, or a revision cannot be known
-        return None, {"": [error.detail]}, error.status
-    if errors:
-        return None, errors, 422
-    return sides, {}, 200

@@ -40,7 +40,6 @@ from combine_app.workflows.revisions import (
     Revision,
     RevisionMissing,
     checkpoint_due,
-    missing_revision,
     read_revision,
     write_checkpoint,
 )
@@ -54,6 +53,13 @@ class ResolvedSide(NamedTuple):
 
     info: dict
     definition: dict
+
+
+def compared(sides: Mapping[str, ResolvedSide]) -> dict:
+    """What changed from the resolved side ``from`` to ``to``, with each side's description."""
+    result = comparison(sides["from"].definition, sides["to"].definition)
+    result["from"], result["to"] = sides["from"].info, sides["to"].info
+    return result
 
 
 def instance_etag(instance) -> str:
@@ -223,10 +229,7 @@ class WorkflowInstanceService:
 
     def compare(self, instance: WorkflowInstance, old: Side, new: Side) -> dict:
         """What changed from side ``old`` to side ``new`` (parameters ``from`` and ``to``)."""
-        sides = self.resolve_sides(instance, {"from": old, "to": new})
-        result = comparison(sides["from"].definition, sides["to"].definition)
-        result["from"], result["to"] = sides["from"].info, sides["to"].info
-        return result
+        return compared(self.resolve_sides(instance, {"from": old, "to": new}))
 
     def resolve_sides(
         self, instance: WorkflowInstance, sides: Mapping[str, Side]
@@ -244,17 +247,6 @@ class WorkflowInstanceService:
             detail = messages[0] if len(messages) == 1 else "Both sides are refused; see errors."
             raise ValidationFailed(detail, errors)
         return resolved
-
-    @staticmethod
-    def check_sides(instance: WorkflowInstance, sides: dict[str, Side]) -> None:
-        """422 naming every side (by parameter) that is a revision the instance does not have."""
-        errors = {
-            parameter: [message]
-            for parameter, side in sides.items()
-            if isinstance(side, int) and (message := missing_revision(instance, side))
-        }
-        if errors:
-            raise ValidationFailed(" ".join(m for (m,) in errors.values()), errors)
 
     def restore_instance(
         self,
