@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from flask import request
 from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
@@ -143,3 +144,10 @@ def commit_read_fills(response):
             session.rollback()
             log.info("What the read computed was not kept (%s).", error.orig)
     return response
+
+
+def upsert(connection, table):
+    """An INSERT into ``table`` for ``connection``'s database that takes
+    ``on_conflict_do_update``: PostgreSQL's or SQLite's (3.24 and later), both atomic."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

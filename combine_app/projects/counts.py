@@ -14,8 +14,8 @@ Lock order, so two writers never wait on each other in a circle: the project's r
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from combine_app.database import upsert
 from combine_app.extensions import db
 from combine_app.projects.models import Project, ProjectCount, ProjectMember, ProjectTotal
 
@@ -106,8 +106,7 @@ def _move(rows: ColumnElement[bool], visible: int, not_archived: int) -> None:
 def _add(table, key_column, key: int, visible: int, not_archived: int) -> None:
     """Add to a row, making it on first use: one INSERT ... ON CONFLICT DO UPDATE statement,
     which both PostgreSQL and SQLite (3.24 and later) run atomically."""
-    dialect = postgresql if db.session.connection().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(
+    statement = upsert(db.session.connection(), table).values(
         {key_column.name: key, "visible": visible, "visible_not_archived": not_archived}
     )
     db.session.execute(

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from combine_app.database import KEPT_BY_A_READ, utcnow
+from combine_app.database import KEPT_BY_A_READ, upsert, utcnow
 from combine_app.workflows.models import WorkflowDrift, WorkflowInstanceCheckpoint
 from combine_app.workflows.revisions import BASE_REVISION
 
@@ -144,9 +143,7 @@ def fill(session: Session, rows: list[dict[str, Any]]) -> bool:
     if not rows:
         return True
     ordered = sorted(rows, key=lambda row: str(row["instance_id"]))
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(_drifts).values(ordered)
+    statement = upsert(session.connection(), _drifts).values(ordered)
     statement = statement.on_conflict_do_update(
         index_elements=[_drifts.c.instance_id],
         set_={name: statement.excluded[name] for name in _KEPT},
