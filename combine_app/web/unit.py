@@ -61,10 +61,12 @@ def flash_back(url: str) -> Callable[[AppError], Any]:
     return lambda error: back_to(url, message_of(error), "error")
 
 
-def stale_message(error: AppError, now: int, then: str) -> str | None:
-    """What a page says when ``error`` means it acted on a revision that is no longer current
-    (If-Match refused, or a concurrent change won): the revision ``now`` and what to do
-    ``then``; None for any other refusal."""
-    if not isinstance(error, PreconditionFailed | ConcurrentChange):
-        return None
+def is_stale(error: AppError) -> bool:
+    """Whether ``error`` means the page acted on a revision that is no longer current (If-Match
+    refused, or a concurrent change won)."""
+    return isinstance(error, PreconditionFailed | ConcurrentChange)
+
+
+def stale_message(now: int, then: str) -> str:
+    """What a stale page says: the revision the workflow is at ``now``, and what to do ``then``."""
     return f"This workflow was changed since you opened this page (now revision {now}). {then}"

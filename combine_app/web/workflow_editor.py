@@ -24,7 +24,7 @@ from combine_app.projects import roles
 from combine_app.projects.models import Project
 from combine_app.web import web
 from combine_app.web.forms import large_form, load_form
-from combine_app.web.unit import back_to, flash_back, page_change, stale_message
+from combine_app.web.unit import back_to, flash_back, is_stale, page_change, stale_message
 from combine_app.web.workflow import (
     PARTIAL_HEADER,
     instance_service,
@@ -190,12 +190,11 @@ def _save(
     before = instance.revision
 
     def refused(error: AppError):
-        stale = stale_message(
-            error,
-            service.get_instance(project).revision,
-            "Reload to see the latest and apply your edit again.",
-        )
-        if stale:
+        if is_stale(error):
+            stale = stale_message(
+                service.get_instance(project).revision,
+                "Reload to see the latest and apply your edit again.",
+            )
             return _render_editor(project, instance, working, revision, status=409, stale=stale)
         if isinstance(error, ValidationFailed):
             return _render_editor(
