@@ -3,12 +3,10 @@ approver; bob edits and asks for the acceptance; carol approves it from her wait
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.browser.test_deviations_browser import edit_first_role
-from tests.browser.test_workflow_browser import LAPTOP
+from tests.browser.test_workflow_browser import LAPTOP, create_with_workflow
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -52,12 +50,7 @@ def test_an_editor_requests_and_a_second_person_approves_from_the_waiting_page(
     bob = signed_in(browser, live_server, "bob")
     carol = signed_in(browser, live_server, "carol")
     try:
-        alice.get_by_label("Name").fill("Governed Together")
-        alice.get_by_role("button", name="Create project").click()
-        alice.wait_for_url(re.compile(r"/projects/[A-Z]+-\d+$"))
-        project_url = alice.url
-        alice.get_by_text("Software Product Development", exact=True).last.click()
-        alice.get_by_role("button", name="Assign workflow").click()
+        project_url = create_with_workflow(alice, "Governed Together")
         add_member(alice, project_url, "bob", "editor")
         add_member(alice, project_url, "carol", "approver")
         alice.locator("#policy").get_by_label(

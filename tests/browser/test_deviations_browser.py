@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.test_workflow_browser import LAPTOP, sign_in
+from tests.browser.test_workflow_browser import LAPTOP, create_with_workflow, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,12 +30,7 @@ def test_accept_a_difference_with_a_reason_then_change_it_again(live_server, bro
     page.set_default_timeout(10_000)
     try:
         sign_in(page, live_server)
-        page.get_by_label("Name").fill("Deviation Journey")
-        page.get_by_role("button", name="Create project").click()
-        page.wait_for_url(re.compile(r"/projects/[A-Z]+-\d+$"))
-        project_url = page.url
-        page.get_by_text("Software Product Development", exact=True).last.click()
-        page.get_by_role("button", name="Assign workflow").click()
+        project_url = create_with_workflow(page, "Deviation Journey")
         panel = page.locator("#workflow")
         badges = panel.locator(".badges")
         expect(badges).to_contain_text("In sync")

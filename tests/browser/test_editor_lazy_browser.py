@@ -8,7 +8,7 @@ import json
 import pytest
 
 from combine_app.web.workflow_editor import LAZY_FROM_STEPS
-from tests.browser.test_workflow_browser import LAPTOP, sign_in
+from tests.browser.test_workflow_browser import LAPTOP, create_with_workflow, sign_in
 from tests.workflows.instance_support import source, with_step_added
 
 pytestmark = pytest.mark.browser
@@ -25,11 +25,7 @@ def test_open_one_step_of_a_large_workflow_edit_it_and_save(live_server, browser
     page.set_default_timeout(15_000)
     try:
         sign_in(page, live_server)
-        page.get_by_label("Name").fill("Large Editor")
-        page.get_by_role("button", name="Create project").click()
-        page.wait_for_url(f"{live_server}/projects/LE-001")
-        page.get_by_text("Software Product Development", exact=True).last.click()
-        page.get_by_role("button", name="Assign workflow").click()
+        create_with_workflow(page, "Large Editor")
         page.get_by_role("link", name="Edit steps").click()
 
         # Grow it through the JSON editor, then save: the editor is now a large one.

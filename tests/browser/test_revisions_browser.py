@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.browser.test_workflow_browser import LAPTOP, sign_in
+from tests.browser.test_workflow_browser import LAPTOP, create_with_workflow, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,12 +23,7 @@ def test_edit_with_reasons_compare_and_restore_with_a_reason(live_server, browse
     page.set_default_timeout(10_000)
     try:
         sign_in(page, live_server)
-        page.get_by_label("Name").fill("Revision Journey")
-        page.get_by_role("button", name="Create project").click()
-        page.wait_for_url(re.compile(r".*/projects/[A-Z]+-\d+$"))
-        project_url = page.url
-        page.get_by_text("Software Product Development", exact=True).last.click()
-        page.get_by_role("button", name="Assign workflow").click()
+        project_url = create_with_workflow(page, "Revision Journey")
         panel = page.locator("#workflow")
         expect(panel).to_contain_text("In sync")
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.test_workflow_browser import LAPTOP, PHONE, SWAP, sign_in
+from tests.browser.test_workflow_browser import LAPTOP, PHONE, SWAP, create_with_workflow, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,11 +19,7 @@ def test_side_by_side_with_the_source_on_a_laptop_and_a_phone(live_server, brows
     page.set_default_timeout(10_000)
     try:
         sign_in(page, live_server)
-        page.get_by_label("Name").fill("Side By Side")
-        page.get_by_role("button", name="Create project").click()
-        page.wait_for_url(re.compile(r".*/projects/[A-Z]+-\d+$"))
-        page.get_by_text("Software Product Development", exact=True).last.click()
-        page.get_by_role("button", name="Assign workflow").click()
+        create_with_workflow(page, "Side By Side")
         page.get_by_role("link", name="Edit steps").click()
         page.get_by_role("button", name="Move product_discovery down").click()
         expect(page.locator("[data-notice]")).to_contain_text(SWAP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_workflow_browser import LAPTOP, sign_in
+from tests.browser.test_workflow_browser import LAPTOP, create_with_workflow, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +26,7 @@ def test_typed_edit_is_listed_and_leaving_asks_first(live_server, browser, scree
     page.on("dialog", on_dialog)
     try:
         sign_in(page, live_server)
-        page.get_by_label("Name").fill("Unsaved Edits")
-        page.get_by_role("button", name="Create project").click()
-        page.wait_for_url(f"{live_server}/projects/UE-001")
-        page.get_by_text("Software Product Development", exact=True).last.click()
-        page.get_by_role("button", name="Assign workflow").click()
+        create_with_workflow(page, "Unsaved Edits")
         page.get_by_role("link", name="Edit steps").click()
         editor_url = f"{live_server}/projects/UE-001/workflow/edit"
         page.wait_for_url(editor_url)

@@ -25,6 +25,18 @@ def sign_in(page, base_url: str) -> None:
     page.wait_for_url(f"{base_url}/projects")
 
 
+def create_with_workflow(page, name: str) -> str:
+    """From the project list: create project ``name`` and assign it Software Product
+    Development (its active version); the project page's URL."""
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Create project").click()
+    page.wait_for_url(re.compile(r"/projects/[A-Z]+-\d+$"))
+    project_url = page.url
+    page.get_by_text("Software Product Development", exact=True).last.click()
+    page.get_by_role("button", name="Assign workflow").click()
+    return project_url
+
+
 def test_assign_edit_drift_history_and_complete(live_server, browser, screenshot):
     from playwright.sync_api import expect
 
