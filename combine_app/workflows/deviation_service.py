@@ -35,6 +35,8 @@ from combine_app.workflows.four_eyes import (
     review_by_problem,
 )
 from combine_app.workflows.models import (
+    DEVIATION_KEY_LENGTH_WORDS,
+    MAX_DEVIATION_KEY_LENGTH,
     REASON_LIMIT,
     AcceptedDeviation,
     WorkflowInstance,
@@ -83,6 +85,10 @@ class DeviationService:
         problem = review_by_problem(review_by, self.today(), policy.review_days)
         if problem is not None:
             raise ValidationFailed(problem, {"/review_by": [problem]})
+        if not 0 < len(key) <= MAX_DEVIATION_KEY_LENGTH:  # the API's schema refuses it first
+            raise ValidationFailed(
+                DEVIATION_KEY_LENGTH_WORDS, {"/key": [DEVIATION_KEY_LENGTH_WORDS]}
+            )
         item = self._current_item(instance, key)
         status = ACCEPTED if roles.decides_alone(role, policy) else REQUESTED
         existing = self.deviations.get(instance.id, key)

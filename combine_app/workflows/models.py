@@ -34,6 +34,8 @@ REASON_LIMIT = 1000
 # percent-encoded (7,200 bytes), plus the rest of the request line stay within gunicorn's
 # limit_request_line of 8,190 bytes (tests/server/test_server.py sends one).
 MAX_DEVIATION_KEY_LENGTH = 600
+# What every door says of a key outside 1 .. MAX_DEVIATION_KEY_LENGTH characters.
+DEVIATION_KEY_LENGTH_WORDS = f"Length must be between 1 and {MAX_DEVIATION_KEY_LENGTH}."
 # The key column's width, from when the limit was 1,000 (a narrower column would need a
 # migration that could refuse existing rows; the schemas hold new keys to the limit above).
 DEVIATION_KEY_COLUMN_LENGTH = 1000

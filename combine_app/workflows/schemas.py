@@ -25,6 +25,7 @@ from combine_app.schemas import (
 from combine_app.workflows import drift_items, history_export
 from combine_app.workflows.models import (
     CHANGE_TYPES,
+    DEVIATION_KEY_LENGTH_WORDS,
     MAX_DEVIATION_KEY_LENGTH,
     REASON_LIMIT,
     STATUSES,
@@ -332,7 +333,10 @@ class AcceptDeviationSchema(StrictSchema):
     ``review_days``)."""
 
     key = fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_DEVIATION_KEY_LENGTH)
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_DEVIATION_KEY_LENGTH, error=DEVIATION_KEY_LENGTH_WORDS
+        ),
     )
     reason = Trimmed(required=True, validate=validate.Length(min=1, max=REASON_LIMIT))
     review_by = fields.Date(load_default=None, allow_none=True)

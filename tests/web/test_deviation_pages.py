@@ -13,6 +13,7 @@ from tests.workflows.instance_support import (
     SPD,
     config_with_release_edited,
     find_step,
+    source,
     with_step_field,
 )
 
@@ -206,3 +207,27 @@ def test_the_list_shows_each_projects_drift_state_in_a_bounded_number_of_stateme
     kept, shown_again = list_statements()
     assert kept <= 7
     assert shown_again == shown
+
+
+def test_a_difference_whose_key_is_past_the_limit_is_refused_alike_by_page_and_api(
+    client, signed_in, assigned, api
+):
+    """A field name long enough makes a drift item whose key cannot be accepted: the page
+    refuses it next to the item's form with the API's words."""
+    field = "f" * 620
+    definition = with_step_field(source(), "product_discovery", field, "ours")
+    put = api.put(
+        f"/projects/{assigned.project_id}/workflow", json={"effective_workflow": definition}
+    )
+    assert put.status_code == 200, put.get_json()
+    key = f"step_modified:product_discovery:{field}"
+    by_api = api.post(
+        f"/projects/{assigned.project_id}/workflow/deviations", json={"key": key, "reason": "Why."}
+    )
+    assert by_api.status_code == 422
+    (message,) = by_api.get_json()["errors"]["/key"]
+    response = accept(client, signed_in, assigned, key=key, reason="Why.")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(r'<p class="field-error" id="key-[^"]+-error" role="alert">(.*?)</p>', page)
+    assert error and error.group(1) == message
